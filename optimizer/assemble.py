@@ -1,0 +1,46 @@
+"""Turning a RunConfig into live parts: data in memory, the search space, the objective, the study."""
+
+from __future__ import annotations
+
+import optuna
+
+from optimizer.objective import Objective
+from optimizer.run_config import RunConfig
+
+
+def load_split(config: RunConfig):
+    """The dataset, decoded once, and its seeded validation split (the test set is left for export)."""
+    from optimizer.datasets import load_dataset, split_validation
+
+    dataset = load_dataset(config.dataset, data_dir=config.data_dir)
+    split = split_validation(dataset, val_size=config.val_size, train_size=config.train_size, seed=config.seed)
+    return dataset, split
+
+
+def build_fn_for(config: RunConfig, dataset):
+    from optimizer.spaces import load_space
+
+    return load_space(config.space, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+
+
+def objective_for(config: RunConfig) -> Objective:
+    import keras
+
+    from optimizer.device import configure_threads
+    from optimizer.search_run import worker_tags
+
+    configure_threads()
+    dataset, split = load_split(config)
+    keras.utils.set_random_seed(config.seed)
+    return Objective(build=build_fn_for(config, dataset), split=split, budget=config.budget, tags=worker_tags())
+
+
+def study_for(config: RunConfig, *, sampler: str) -> optuna.Study:
+    """Open (or resume) the study; the sampler's seed moves on with the trials already run, so a resume explores anew."""
+    from optimizer.samplers import make_sampler
+    from optimizer.study import open_study
+
+    study = open_study(storage=config.storage, name=config.study, sampler=make_sampler(sampler, seed=config.seed))
+    if study.trials:
+        study.sampler = make_sampler(sampler, seed=config.seed + len(study.trials))
+    return study

@@ -1,0 +1,54 @@
+"""Building one candidate model from a search space: the single place Keras state is reset."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any, Callable
+
+import keras
+import keras_tuner as kt
+
+from optimizer.errors import ArchoptError, CandidateFailed
+
+BuildFn = Callable[[kt.HyperParameters], Any]
+DEFAULT_LEARNING_RATE = 1e-3
+
+
+def reset_keras() -> None:
+    """Drop every graph, layer name and cached function of earlier candidates.
+
+    Called before each build and nowhere else: hundreds of trials in one process
+    would otherwise accumulate Keras' global state and memory.
+    """
+    keras.backend.clear_session()
+    gc.collect()
+
+
+def compile_default(model: keras.Model, *, learning_rate: float = DEFAULT_LEARNING_RATE) -> None:
+    """Adam and sparse cross-entropy on integer labels, unless the space compiled the model itself."""
+    if not model.compiled:
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+
+
+def build_candidate(build: BuildFn, hp: kt.HyperParameters) -> keras.Model:
+    """Build and compile one candidate; a candidate that cannot be built fails only its trial."""
+    reset_keras()
+    try:
+        model = build(hp)
+    except kt.errors.FatalError as error:
+        raise ArchoptError(f"the search space stopped the run: {error}") from error
+    except Exception as error:  # any build error is this candidate's, never the study's.
+        raise CandidateFailed(f"build failed: {type(error).__name__}: {_one_line(error)}") from error
+    if not isinstance(model, keras.Model):
+        raise CandidateFailed(f"build returned {type(model).__name__}, but a keras.Model was expected.")
+    compile_default(model)
+    return model
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:500]

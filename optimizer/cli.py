@@ -1,0 +1,55 @@
+"""The `archopt` command line: parse argv, run one sub-command, turn errors into exit codes.
+
+This is the only place that knows about argv and exit codes. Each sub-command
+lives in `optimizer.commands.<name>` and exposes ``add_parser(subparsers)``,
+which registers its flags and sets ``run=<callable(args) -> int>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+COMMANDS = ("search", "export", "explain", "pareto")
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its usage errors are one line and exit 2 like every other bad input."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse's own name
+        self.exit(EXIT_ERROR, f"archopt: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="archopt", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"optimizer.commands.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `archopt` console script; returns the exit code."""
+    # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise to a user; errors still surface as exceptions.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices: Keras' business, not the user's.
+    args = build_parser().parse_args(argv)
+    from optimizer.errors import ArchoptError
+
+    try:
+        return int(args.run(args) or 0)
+    except ArchoptError as error:
+        print(f"archopt: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("archopt: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

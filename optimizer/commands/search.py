@@ -1,0 +1,41 @@
+"""`archopt search`: run (or resume) a multi-objective architecture search into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from optimizer.errors import ArchoptError
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("search", help="search architectures for the accuracy / step-time front")
+    p.add_argument("--dataset", default="fashion_mnist", help="mnist, fashion_mnist or cifar10 (default: %(default)s)")
+    p.add_argument("--data-dir", help="folder holding the dataset's original files")
+    p.add_argument("--space", default="default", help="'default', path/to/file.py:Name or package.module:Name")
+    p.add_argument("--sampler", default=None, help="tpe, nsga2, gp or random (default: tpe)")
+    p.add_argument("--trials", default="500", help="stop once the study holds this many complete trials (default: %(default)s)")
+    p.add_argument("--timeout", help="stop starting trials after this long: 90, 30m, 8h, 1h30m")
+    p.add_argument("--out", help="run folder (default: results/<dataset>-<space>)")
+    p.add_argument("--storage", help="Optuna storage URL (default: sqlite:///<out>/study.db)")
+    p.add_argument("--study", help="study name (default: the run folder's name)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the split, the sampler and training")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--train-steps", type=int, default=None, help="optimizer steps of training per trial (default: 300)")
+    p.add_argument("--epochs", type=int, default=None, help="train for whole epochs of the training subset instead")
+    p.add_argument("--train-size", type=int, default=20000, help="training images per trial (default: %(default)s)")
+    p.add_argument("--val-size", type=int, default=5000, help="validation images held out of training (default: %(default)s)")
+    p.add_argument("--timing-s", type=float, default=1.0, help="seconds of timed steps per candidate (default: %(default)s)")
+    p.add_argument("--max-step-ms", type=float, default=1000.0, help="fail candidates slower than this per step")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from optimizer import search_run
+
+    plan = search_run.plan_from_args(args)
+    return search_run.execute(plan, progress=not args.no_progress and sys.stderr.isatty())

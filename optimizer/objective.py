@@ -1,0 +1,161 @@
+"""One trial: build a candidate, measure its step time, train it briefly, score it on validation data."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import time
+from typing import Any, Iterator
+
+import keras
+import numpy as np
+import optuna
+
+from optimizer.candidate import BuildFn, build_candidate
+from optimizer.errors import ArchoptError, CandidateFailed
+from optimizer.hparams import OptunaHyperParameters
+
+EVAL_BATCH_SIZE = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How much work one trial may do. The default suits hundreds of trials overnight on a laptop CPU."""
+
+    batch_size: int = 64
+    train_steps: int | None = 300
+    epochs: int | None = None
+    timing_s: float = 1.0
+    max_step_ms: float = 1000.0
+
+    def __post_init__(self) -> None:
+        _check_positive(batch_size=self.batch_size, timing_s=self.timing_s, max_step_ms=self.max_step_ms)
+        if (self.train_steps is None) == (self.epochs is None):
+            raise ArchoptError(f"give exactly one of a step or an epoch budget, but got ({self.train_steps=}, {self.epochs=}).")
+        _check_positive(**{k: v for k, v in (("train_steps", self.train_steps), ("epochs", self.epochs)) if v is not None})
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ArchoptError(f"`{name}` must be positive, but got {value!r}.")
+
+
+class Objective:
+    """The callable Optuna optimizes: returns (validation accuracy, step time in ms)."""
+
+    def __init__(self, *, build: BuildFn, split: Any, budget: Budget = Budget(), tags: dict | None = None) -> None:
+        self.build = build
+        self.split = split
+        self.budget = budget
+        self.tags = tags or {}
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
+        for key, value in self.tags.items():
+            trial.set_user_attr(key, value)
+        try:
+            return self.evaluate(trial)
+        except CandidateFailed as error:
+            trial.set_user_attr("fail_reason", str(error))
+            raise
+
+    def evaluate(self, trial: Any) -> tuple[float, float]:
+        """Run every phase on ``trial`` (an Optuna trial or FixedTrial) and record what it measured."""
+        phases: dict[str, float] = {}
+        with _phase(phases, "build"):
+            model = build_candidate(self.build, OptunaHyperParameters(trial))
+            costs = _costs(model)
+            _record(trial, **costs)
+            self.screen(costs["macs"])
+        with _phase(phases, "timing"):
+            step = self.time_steps(model)
+        _record(trial, **{f"step_time_{k}": v for k, v in step.to_dict().items()})
+        if step.median_ms > self.budget.max_step_ms:
+            raise CandidateFailed(f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}.")
+        with _phase(phases, "train"):
+            train(model, self.split, budget=self.budget)
+        with _phase(phases, "eval"):
+            accuracy = validation_accuracy(model, self.split)
+        _record(trial, accuracy=accuracy, step_time_ms=step.median_ms, **{f"{k}_s": v for k, v in phases.items()})
+        return accuracy, step.median_ms
+
+    def screen(self, macs: int) -> None:
+        """Turn away, before any step runs, a candidate that even this machine's matmul peak cannot run in time.
+
+        Real steps are slower than the peak allows, so this only rejects candidates that timing would reject too,
+        without spending minutes timing them.
+        """
+        from optimizer.timing import peak_gflops
+
+        floor_ms = 6 * macs * self.budget.batch_size / (peak_gflops() * 1e9) * 1e3
+        if floor_ms > self.budget.max_step_ms:
+            raise CandidateFailed(
+                f"{macs:,} MACs per image need at least {floor_ms:.0f} ms per step at this machine's peak, "
+                f"over max_step_ms={self.budget.max_step_ms:g}."
+            )
+
+    def time_steps(self, model: keras.Model):
+        from optimizer.timing import measure_step_time
+
+        n = self.budget.batch_size * 4
+        x, y = self.split.x_train[:n], self.split.y_train[:n]
+        try:
+            return measure_step_time(model, x=x, y=y, batch_size=self.budget.batch_size, min_time_s=self.budget.timing_s)
+        except Exception as error:
+            raise CandidateFailed(f"timing failed: {type(error).__name__}: {_short(error)}") from error
+
+
+def train(model: keras.Model, split: Any, *, budget: Budget) -> None:
+    """Brief training on the training subset; a loss that turns NaN fails the trial."""
+    from optimizer.datasets import to_tf_dataset
+
+    data = to_tf_dataset(split.x_train, split.y_train, batch_size=budget.batch_size, shuffle=True)
+    kwargs = {"epochs": budget.epochs} if budget.epochs else {"epochs": 1, "steps_per_epoch": budget.train_steps}
+    if budget.train_steps:
+        data = data.repeat()
+    try:
+        history = model.fit(data, verbose=0, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()], **kwargs)
+    except Exception as error:
+        raise CandidateFailed(f"training failed: {type(error).__name__}: {_short(error)}") from error
+    loss = history.history.get("loss", [math.nan])[-1]
+    if not math.isfinite(loss):
+        raise CandidateFailed(f"training loss became {loss} (diverged); lower the learning rate or change the candidate.")
+
+
+def validation_accuracy(model: keras.Model, split: Any) -> float:
+    """Top-1 accuracy on the validation split, from predictions (works whatever the model compiled with)."""
+    return accuracy(model, split.x_val, split.y_val)
+
+
+def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    try:
+        scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
+    except Exception as error:
+        raise CandidateFailed(f"evaluation failed: {type(error).__name__}: {_short(error)}") from error
+    return float(np.mean(np.argmax(scores, axis=-1) == y))
+
+
+def _costs(model: keras.Model) -> dict[str, int]:
+    from optimizer.costs import total_macs
+
+    return {"params": int(model.count_params()), "macs": int(total_macs(model))}
+
+
+def _record(trial: Any, **values: Any) -> None:
+    if hasattr(trial, "set_user_attr"):
+        for key, value in values.items():
+            trial.set_user_attr(key, value)
+
+
+@contextlib.contextmanager
+def _phase(phases: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] = round(time.perf_counter() - start, 4)
+
+
+def _short(error: BaseException) -> str:
+    return " ".join(str(error).split())[:300]

@@ -1,0 +1,40 @@
+"""pareto.png: every complete trial, and the front drawn through the non-dominated ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: runs overnight on servers with no display.
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def plot_front(frame: pd.DataFrame, path: Path, *, title: str = "", baselines: pd.DataFrame | None = None) -> None:
+    """Accuracy against step time (log scale); the front is a staircase, since between two members nothing better is known."""
+    done = frame[frame["state"] == "COMPLETE"]
+    front = done[done["is_pareto"]].sort_values("step_time_ms")
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    ax.scatter(done["step_time_ms"], done["accuracy"], s=14, color="0.7", label=f"trials ({len(done)})")
+    ax.step(front["step_time_ms"], front["accuracy"], where="post", color="tab:red", lw=1.2)
+    ax.scatter(front["step_time_ms"], front["accuracy"], s=28, color="tab:red", label=f"Pareto front ({len(front)})", zorder=3)
+    for _, row in front.iterrows():
+        ax.annotate(str(int(row["trial"])), (row["step_time_ms"], row["accuracy"]), fontsize=7, xytext=(3, -9), textcoords="offset points")
+    if baselines is not None and len(baselines):
+        ax.scatter(baselines["step_time_ms"], baselines["accuracy"], marker="*", s=120, color="tab:blue", label="baselines", zorder=4)
+        for _, row in baselines.iterrows():
+            ax.annotate(str(row["name"]), (row["step_time_ms"], row["accuracy"]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+    if len(done):
+        ax.set_xscale("log")
+    ax.set_xlabel("training step time (ms, median)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)

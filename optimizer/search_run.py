@@ -1,0 +1,134 @@
+"""A search run from validated settings to written results: the side-effecting edge of `archopt search`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import signal
+import socket
+from pathlib import Path
+
+from optimizer import run_config
+from optimizer.durations import parse_duration
+from optimizer.errors import ArchoptError, CandidateFailed
+from optimizer.objective import Budget
+from optimizer.run_config import RunConfig
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    run_dir: Path
+    config: RunConfig
+    sampler: str
+    n_trials: int
+    timeout: float | None
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """Check every flag before anything slow happens (pure: no files, no TensorFlow)."""
+    from optimizer.samplers import DEFAULT_SAMPLER, SAMPLERS
+
+    if args.dataset not in DATASETS:
+        raise ArchoptError(f"unknown dataset {args.dataset!r}; expected one of: {', '.join(DATASETS)}.")
+    sampler = args.sampler or DEFAULT_SAMPLER
+    if sampler not in SAMPLERS:
+        raise ArchoptError(f"unknown sampler {sampler!r}; expected one of: {', '.join(SAMPLERS)}.")
+    run_dir = Path(args.out or Path("results") / f"{args.dataset}-{_slug(args.space)}")
+    budget = _budget(args)
+    config = RunConfig(
+        dataset=args.dataset, space=args.space, data_dir=args.data_dir, seed=args.seed,
+        storage=args.storage or f"sqlite:///{run_dir.resolve() / 'study.db'}", study=args.study or run_dir.resolve().name,
+        val_size=_positive("--val-size", args.val_size), train_size=_positive("--train-size", args.train_size), budget=budget,
+    )
+    return Plan(run_dir=run_dir, config=config, sampler=sampler, n_trials=_positive("--trials", args.trials), timeout=_timeout(args.timeout))
+
+
+def _budget(args: argparse.Namespace) -> Budget:
+    steps = None if args.epochs is not None else (300 if args.train_steps is None else args.train_steps)
+    return Budget(batch_size=args.batch_size, train_steps=steps, epochs=args.epochs, timing_s=args.timing_s, max_step_ms=args.max_step_ms)
+
+
+def _positive(flag: str, value: object) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise ArchoptError(f"`{flag}` must be a positive integer, but got {value!r}.")
+    return number
+
+
+def _timeout(text: str | None) -> float | None:
+    try:
+        return None if text is None else parse_duration(text)
+    except ValueError as error:
+        raise ArchoptError(str(error)) from None
+
+
+def _slug(space: str) -> str:
+    name = space.rpartition(":")[2] if ":" in space else space
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lower() or "space"
+
+
+def prepare_run_dir(plan: Plan) -> None:
+    """Create the run folder and record its settings, or check them against the run being resumed."""
+    try:
+        plan.run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ArchoptError(f"cannot create output folder `{plan.run_dir}`: {error.strerror}.") from None
+    path = plan.run_dir / run_config.FILE
+    if path.exists():
+        run_config.check_resume(saved=run_config.load(plan.run_dir), new=plan.config)
+    else:
+        run_config.save(plan.config, plan.run_dir)
+
+
+def execute(plan: Plan, *, progress: bool = True) -> int:
+    """Run the search until --trials complete trials, --timeout, Ctrl-C or SIGTERM; results survive all four."""
+    prepare_run_dir(plan)
+    from optimizer import assemble
+
+    objective = assemble.objective_for(plan.config)
+    study = assemble.study_for(plan.config, sampler=plan.sampler)
+    return _optimize(study, objective, plan=plan, progress=progress)
+
+
+def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
+    import optuna
+
+    from optimizer import report, study as studies
+    from optimizer.progress import ProgressBar, quiet_candidate_tracebacks
+
+    quiet_candidate_tracebacks()
+    bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
+    write = lambda s, t: report.write_outputs(s, plan.run_dir)  # noqa: E731
+    callbacks = [write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        if studies.count(study, optuna.trial.TrialState.COMPLETE) < plan.n_trials:
+            study.optimize(objective, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        bar.close()
+        frame = report.write_outputs(study, plan.run_dir)
+    from optimizer.summary import print_summary
+
+    print_summary(frame, run_dir=plan.run_dir)
+    return 0
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (a scheduler ending the job) stops exactly like Ctrl-C: the running trial fails, results are written.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def worker_tags() -> dict:
+    """Where a trial ran: step times are only comparable within one device class."""
+    from optimizer.device import device_class, fingerprint
+
+    fp = fingerprint()
+    return {"host": socket.gethostname(), "pid": os.getpid(), "device": device_class(fp)}

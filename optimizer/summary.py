@@ -1,0 +1,26 @@
+"""The end-of-search summary printed to the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = ["trial", "accuracy", "step_time_ms", "params", "macs"]
+
+
+def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
+    from optimizer.errors import ArchoptError
+    from optimizer.report import pareto_frame
+
+    states = frame["state"].value_counts() if len(frame) else pd.Series(dtype=int)
+    complete = int(states.get("COMPLETE", 0))
+    print(f"{len(frame)} trials in {run_dir}: {complete} complete, {int(states.get('FAIL', 0))} failed.")
+    if complete == 0:
+        reasons = frame.get("fail_reason", pd.Series(dtype=str)).dropna()
+        why = reasons.mode().iloc[0] if len(reasons) else "no candidate was tried"
+        raise ArchoptError(f"no trial completed; most often: {why}")
+    front = pareto_frame(frame)[COLUMNS]
+    print(f"Pareto front ({len(front)} trials, fastest first):")
+    print(front.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"Results: {run_dir / 'trials.csv'}, {run_dir / 'pareto.csv'}, {run_dir / 'pareto.png'}")
