@@ -37,7 +37,9 @@ def load_model(spec: str) -> keras.Model:
 
 def load_trial_model(run_dir: Path, *, trial: int) -> keras.Model:
     """The model of trial ``trial`` of the run in ``run_dir``: the hook for ``RUN_DIR --trial N``."""
-    raise ArchoptError(f"loading trial {trial} of run `{run_dir}` (`--trial`) is not yet supported.")
+    from optimizer.rebuild import trial_model
+
+    return trial_model(Path(run_dir), trial=trial)
 
 
 def _is_module_name(text: str) -> bool:

@@ -26,7 +26,7 @@ def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]
     rows = [_row(t, pareto=pareto) for t in trials]
     knobs = list(dict.fromkeys(k for t in trials for k in t.params))
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(LEADING + knobs + METRICS + [c for r in rows for c in r])))
-    return frame
+    return frame.astype({"is_pareto": bool})
 
 
 def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int]) -> dict:

@@ -31,6 +31,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--timing-s", type=float, default=1.0, help="seconds of timed steps per candidate (default: %(default)s)")
     p.add_argument("--max-step-ms", type=float, default=1000.0, help="fail candidates slower than this per step")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.add_argument("--engine", choices=("optuna", "keras-tuner"), default="optuna", help="who proposes candidates (default: %(default)s)")
+    p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="bayesian",
+                   help="KerasTuner's tuner, with --engine keras-tuner (default: %(default)s)")
+    p.add_argument("--kt-lambda", type=float, default=None,
+                   help="KerasTuner maximizes accuracy - kt_lambda * step_time_ms (default: 0.001, 1 point of accuracy per 10 ms)")
     p.set_defaults(run=run)
 
 
@@ -38,4 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from optimizer import search_run
 
     plan = search_run.plan_from_args(args)
+    if args.engine == "keras-tuner":
+        from optimizer import kt_engine
+
+        kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
+        return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)
     return search_run.execute(plan, progress=not args.no_progress and sys.stderr.isatty())

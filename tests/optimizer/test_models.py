@@ -114,6 +114,6 @@ def test_function_missing_failing_or_returning_no_model(builder: Path) -> None:
     _one_line_error(f"{builder}:not_a_model", "returned a value of type `int`, but expected a keras.Model")
 
 
-def test_trial_models_are_a_hook_for_later(tmp_path: Path) -> None:
-    with pytest.raises(ArchoptError, match="not yet supported"):
+def test_a_folder_that_is_no_run_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ArchoptError, match="is not an archopt run folder: run.json is missing"):
         load_trial_model(tmp_path, trial=3)

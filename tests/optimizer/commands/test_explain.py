@@ -74,7 +74,7 @@ def test_table_by_default(builder: Path, capsys: pytest.CaptureFixture) -> None:
         (["missing.keras"], "model file `missing.keras` does not exist."),
         (["{builder}:no_such_function"], "has no function `no_such_function`."),
         (["{builder}:build_model", "--batch-size", "0"], "`--batch-size` must be a positive integer, but got 0."),
-        (["{tmp_path}", "--trial", "3"], "not yet supported"),
+        (["{tmp_path}", "--trial", "3"], "is not an archopt run folder"),
         (["{builder}:build_model", "--batch-size", "many"], "invalid int value: 'many'"),
     ],
 )
