@@ -36,11 +36,27 @@ def objective_for(config: RunConfig) -> Objective:
 
 
 def study_for(config: RunConfig, *, sampler: str) -> optuna.Study:
-    """Open (or resume) the study; the sampler's seed moves on with the trials already run, so a resume explores anew."""
+    """Open (or resume, or join) the study, failing the trials of dead workers so that they are retried.
+
+    The sampler's seed moves on with the trials already run, so a resume explores anew; on a shared storage
+    it also depends on the worker, so that workers started together do not propose the same candidates.
+    """
     from optimizer.samplers import make_sampler
+    from optimizer.storage import fail_stale, is_shared, make_storage
     from optimizer.study import open_study
 
-    study = open_study(storage=config.storage, name=config.study, sampler=make_sampler(sampler, seed=config.seed))
-    if study.trials:
-        study.sampler = make_sampler(sampler, seed=config.seed + len(study.trials))
+    study = open_study(storage=make_storage(config.storage), name=config.study, sampler=make_sampler(sampler, seed=config.seed))
+    fail_stale(study)
+    offset = len(study.trials) + (worker_seed() if is_shared(config.storage) else 0)
+    if offset:
+        study.sampler = make_sampler(sampler, seed=(config.seed + offset) % 2**32)
     return study
+
+
+def worker_seed() -> int:
+    """A number that differs between the workers of a fleet (host and process id)."""
+    import os
+    import socket
+    import zlib
+
+    return zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-COMMANDS = ("search", "export", "explain", "pareto")
+COMMANDS = ("search", "export", "explain", "pareto", "retime")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 

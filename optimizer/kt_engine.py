@@ -60,6 +60,36 @@ class _DeclareOnly(kt.HyperModel):
             return None
 
 
+class KerasTunerValues(optuna.trial.FixedTrial):
+    """KerasTuner's values for one trial, as the trial ``Objective.evaluate`` asks.
+
+    A knob KerasTuner did not meet while exploring the space up front (a conditional scope
+    entered only under an ``if``) gets KerasTuner's own default: the first choice or the lower bound.
+    Numbers are clipped into their range, so the mirrored Optuna trial is valid.
+    """
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = dict(values)
+        super().__init__(self._values)  # FixedTrial reads this same dict, so defaults added below are seen.
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        self._values.setdefault(name, choices[0])
+        return super().suggest_categorical(name, choices)
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        self._values[name] = _clip(self._values.get(name, low), low, high)
+        return super().suggest_int(name, low, high, step=step, log=log)
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
+        self._values[name] = _clip(self._values.get(name, low), low, high)
+        return super().suggest_float(name, low, high, step=step, log=log)
+
+
+def _clip(value: Any, low: Any, high: Any) -> Any:
+    # KerasTuner's log-scaled Int can round past its bound (65 for Int(4, 64, sampling="log")).
+    return min(max(value, low), high)
+
+
 class ArchoptTuner(kt.engine.base_tuner.BaseTuner):
     """A KerasTuner tuner whose trials are archopt trials, mirrored into an Optuna ``study``."""
 
@@ -73,10 +103,10 @@ class ArchoptTuner(kt.engine.base_tuner.BaseTuner):
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> dict[str, float]:
         values = dict(trial.hyperparameters.values)
-        fixed = optuna.trial.FixedTrial({k: v for k, v in values.items() if not k.startswith("tuner/")})
+        fixed = KerasTunerValues({k: v for k, v in values.items() if not k.startswith("tuner/")})
         for key, value in {**self.objective.tags, "kt_trial_id": trial.trial_id}.items():
             fixed.set_user_attr(key, value)
-        fraction = values.get("tuner/epochs", HYPERBAND_MAX_EPOCHS) / HYPERBAND_MAX_EPOCHS if "tuner/epochs" in values else 1.0
+        fraction = values.get("tuner/epochs", HYPERBAND_MAX_EPOCHS) / HYPERBAND_MAX_EPOCHS  # below 1: Hyperband's early rounds
         started = datetime.datetime.now()
         try:
             accuracy, step_ms = _evaluate(self.objective, fixed, fraction=fraction)
@@ -93,7 +123,7 @@ class ArchoptTuner(kt.engine.base_tuner.BaseTuner):
         self._mirror(fixed, started=started, state=state, values=[accuracy, step_ms] if state == TrialState.COMPLETE else None)
         return {"score": score, "accuracy": accuracy, "step_time_ms": step_ms}
 
-    def _mirror(self, fixed: optuna.trial.FixedTrial, *, started: datetime.datetime, state: TrialState,
+    def _mirror(self, fixed: KerasTunerValues, *, started: datetime.datetime, state: TrialState,
                 values: list[float] | None = None) -> None:
         frozen = optuna.trial.create_trial(state=state, values=values, params=fixed.params,
                                            distributions=fixed.distributions, user_attrs=fixed.user_attrs)
@@ -126,7 +156,7 @@ class ArchoptTuner(kt.engine.base_tuner.BaseTuner):
             raise ArchoptError(f"KerasTuner stopped: {' '.join(str(error).split())[:300]}") from error
 
 
-def _evaluate(objective: Objective, fixed: optuna.trial.FixedTrial, *, fraction: float) -> tuple[float, float]:
+def _evaluate(objective: Objective, fixed: KerasTunerValues, *, fraction: float) -> tuple[float, float]:
     """``objective.evaluate``, on ``fraction`` of the training budget (below 1 only for Hyperband's early rounds)."""
     if fraction == 1.0 or objective.budget.train_steps is None:
         return objective.evaluate(fixed)

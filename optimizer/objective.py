@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import optuna
 
+from optimizer import memory
 from optimizer.candidate import BuildFn, build_candidate
 from optimizer.errors import ArchoptError, CandidateFailed
 from optimizer.hparams import OptunaHyperParameters
@@ -50,6 +51,7 @@ class Objective:
         self.split = split
         self.budget = budget
         self.tags = tags or {}
+        self.interrupted: int | None = None  # the trial a Ctrl-C or SIGTERM stopped, to retry it
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
         for key, value in self.tags.items():
@@ -59,15 +61,22 @@ class Objective:
         except CandidateFailed as error:
             trial.set_user_attr("fail_reason", str(error))
             raise
+        except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: the run stops, the trial is retried on resume.
+            trial.set_user_attr("fail_reason", f"interrupted ({error or 'Ctrl-C'}); its parameters are retried on resume.")
+            self.interrupted = trial.number
+            raise
 
     def evaluate(self, trial: Any) -> tuple[float, float]:
         """Run every phase on ``trial`` (an Optuna trial or FixedTrial) and record what it measured."""
         phases: dict[str, float] = {}
         with _phase(phases, "build"):
-            model = build_candidate(self.build, OptunaHyperParameters(trial))
+            # Built without memory for its weights: a candidate too large for this machine fails here, not the process.
+            model = build_candidate(_deferred(self.build), OptunaHyperParameters(trial))
             costs = _costs(model)
             _record(trial, **costs)
+            _record(trial, memory_mb=round(memory.check_fits(model, batch_size=self.budget.batch_size) / 2**20, 1))
             self.screen(costs["macs"])
+            memory.allocate_variables()
         with _phase(phases, "timing"):
             step = self.time_steps(model)
         _record(trial, **{f"step_time_{k}": v for k, v in step.to_dict().items()})
@@ -134,6 +143,21 @@ def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     except Exception as error:
         raise CandidateFailed(f"evaluation failed: {type(error).__name__}: {_short(error)}") from error
     return float(np.mean(np.argmax(scores, axis=-1) == y))
+
+
+def _deferred(build: BuildFn) -> BuildFn:
+    def build_deferred(hp: Any) -> Any:
+        try:
+            with memory.deferred_variables():
+                return build(hp)
+        except ValueError as error:
+            if "stateless scope" not in str(error):
+                raise
+        # The space compiles inside build(): the optimizer's and metrics' variables need memory at once, so such a
+        # space is built normally. Its memory is still estimated before any step runs, just not before allocation.
+        return build(hp)
+
+    return build_deferred
 
 
 def _costs(model: keras.Model) -> dict[str, int]:

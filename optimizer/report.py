@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -11,29 +12,62 @@ import pandas as pd
 
 LEADING = ["trial", "state", "accuracy", "step_time_ms", "params", "macs", "is_pareto"]
 METRICS = [
-    "step_time_iqr_ms", "step_time_mad_ms", "step_time_cv", "step_time_steps",
+    "step_time_first_ms", "step_time_iqr_ms", "step_time_mad_ms", "step_time_cv", "step_time_steps",
     "build_s", "timing_s", "train_s", "eval_s", "duration_s", "device", "host", "fail_reason",
 ]
 
 
 def pareto_numbers(study: optuna.Study) -> set[int]:
-    """Numbers of the non-dominated complete trials, as Optuna itself defines them."""
-    return {t.number for t in study.best_trials}
+    """Numbers of the trials on their device class's front, as Optuna itself defines non-dominated.
+
+    Step times from different hardware do not compare, so a mixed fleet has one front per device class.
+    """
+    by_device: dict[str, list] = {}
+    from optimizer.retime import retimed_trials
+
+    for trial in retimed_trials(study):  # re-timed step times where the front was re-timed
+        by_device.setdefault(str(trial.user_attrs.get("device", "")), []).append(trial)
+    numbers, verbosity = set(), optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line per device and write
+    try:
+        for trials in by_device.values():
+            front = optuna.create_study(directions=study.directions)  # in memory: only to ask Optuna for the front
+            front.add_trials(trials)
+            numbers |= {trials[t.number].number for t in front.best_trials}  # the copies are numbered 0, 1, ...
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return numbers
 
 
-def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]) -> pd.DataFrame:
-    """One row per trial: the fixed leading columns, then one column per knob, then the measurements."""
-    rows = [_row(t, pareto=pareto) for t in trials]
+def for_device(frame: pd.DataFrame, device: str | None) -> pd.DataFrame:
+    """The rows of one device class (all rows for None); an unknown class names the ones there are."""
+    from optimizer.errors import ArchoptError
+
+    if device is None:
+        return frame
+    known = sorted(frame["device"].dropna().unique()) if "device" in frame else []
+    if device not in known:
+        raise ArchoptError(f"no trial ran on device {device!r}; this run's devices are: {', '.join(map(repr, known)) or 'none'}.")
+    return frame[frame["device"] == device]
+
+
+def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int], retimed: dict[int, float] | None = None) -> pd.DataFrame:
+    """One row per trial: the fixed leading columns, then one column per knob, then the measurements.
+
+    ``step_time_ms`` is the re-timed value where ``retimed`` has one; the first measurement stays in ``step_time_first_ms``.
+    """
+    rows = [_row(t, pareto=pareto, retimed=retimed or {}) for t in trials]
     knobs = list(dict.fromkeys(k for t in trials for k in t.params))
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(LEADING + knobs + METRICS + [c for r in rows for c in r])))
     return frame.astype({"is_pareto": bool})
 
 
-def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int]) -> dict:
+def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int], retimed: dict[int, float]) -> dict:
     attrs = trial.user_attrs
     row = {"trial": trial.number, "state": trial.state.name, "is_pareto": trial.number in pareto}
     if trial.values:
-        row["accuracy"], row["step_time_ms"] = trial.values
+        row["accuracy"], row["step_time_first_ms"] = trial.values
+        row["step_time_ms"] = retimed.get(trial.number, row["step_time_first_ms"])
     row |= {k: v for k, v in attrs.items() if k not in row and not isinstance(v, (dict, list))}
     row |= trial.params
     if trial.duration is not None:
@@ -53,12 +87,39 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_outputs(study: optuna.Study, run_dir: Path) -> pd.DataFrame:
-    """Rewrite trials.csv, pareto.csv and pareto.png from the study; returns the trials frame."""
+def write_outputs(study: optuna.Study, run_dir: Path, *, throttle_plot: bool = False) -> pd.DataFrame:
+    """Rewrite trials.csv, pareto.csv, pareto.png (and baselines.csv, if any) from the study; returns the trials frame."""
+    from optimizer import baselines as baseline_rows
     from optimizer.plot import plot_front
+    from optimizer.retime import retimed_values
 
-    frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study))
+    frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study), retimed=retimed_values(study))
     write_csv(frame, run_dir / "trials.csv")
     write_csv(pareto_frame(frame), run_dir / "pareto.csv")
-    plot_front(frame, run_dir / "pareto.png", title=study.study_name)
+    stored = baseline_rows.stored(study)
+    baselines = baseline_rows.baselines_frame(stored) if stored else None
+    if baselines is not None:
+        write_csv(baselines, run_dir / baseline_rows.FILE)
+    if not throttle_plot or _plot_is_stale(frame, run_dir / "pareto.png"):
+        plot_front(frame, run_dir / "pareto.png", title=study.study_name, baselines=_complete(baselines))
     return frame
+
+
+_FRONTS_DRAWN: dict[Path, tuple] = {}
+PLOT_REFRESH_S = 300
+
+
+def _plot_is_stale(frame: pd.DataFrame, path: Path) -> bool:
+    """Whether the plot misses a change of the front, or is older than PLOT_REFRESH_S.
+
+    Drawing takes about a second, as long as a small trial's bookkeeping: after every trial it would slow the search,
+    so the CSVs are rewritten each trial and the picture when it would show a different front.
+    """
+    front = tuple(frame.loc[frame["is_pareto"], ["trial", "accuracy", "step_time_ms"]].itertuples(index=False))
+    fresh = path.exists() and time.time() - path.stat().st_mtime < PLOT_REFRESH_S and _FRONTS_DRAWN.get(path) == front
+    _FRONTS_DRAWN[path] = front
+    return not fresh
+
+
+def _complete(baselines: pd.DataFrame | None) -> pd.DataFrame | None:
+    return None if baselines is None else baselines[baselines["state"] == "COMPLETE"]

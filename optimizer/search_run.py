@@ -26,6 +26,7 @@ class Plan:
     sampler: str
     n_trials: int
     timeout: float | None
+    baselines: tuple[str, ...] = ()  # MODEL specs measured with the trial protocol once the search ends
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
@@ -44,7 +45,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         storage=args.storage or f"sqlite:///{run_dir.resolve() / 'study.db'}", study=args.study or run_dir.resolve().name,
         val_size=_positive("--val-size", args.val_size), train_size=_positive("--train-size", args.train_size), budget=budget,
     )
-    return Plan(run_dir=run_dir, config=config, sampler=sampler, n_trials=_positive("--trials", args.trials), timeout=_timeout(args.timeout))
+    return Plan(run_dir=run_dir, config=config, sampler=sampler, n_trials=_positive("--trials", args.trials), timeout=_timeout(args.timeout),
+                baselines=tuple(getattr(args, "baseline", None) or ()))
 
 
 def _budget(args: argparse.Namespace) -> Budget:
@@ -92,8 +94,15 @@ def execute(plan: Plan, *, progress: bool = True) -> int:
     prepare_run_dir(plan)
     from optimizer import assemble
 
-    objective = assemble.objective_for(plan.config)
+    # The storage first: an unreachable URL is reported before minutes of data loading.
     study = assemble.study_for(plan.config, sampler=plan.sampler)
+    from optimizer.baselines import check_specs
+    from optimizer.device import configure_threads
+
+    configure_threads()  # before loading any model runs a TensorFlow op
+    # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same weights.
+    check_specs(plan.baselines)
+    objective = assemble.objective_for(plan.config)
     return _optimize(study, objective, plan=plan, progress=progress)
 
 
@@ -105,8 +114,11 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
 
     quiet_candidate_tracebacks()
     bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
-    write = lambda s, t: report.write_outputs(s, plan.run_dir)  # noqa: E731
-    callbacks = [write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
+    write = lambda s, t: report.write_outputs(s, plan.run_dir, throttle_plot=True)  # noqa: E731
+    from optimizer.storage import fail_stale
+
+    # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
+    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if studies.count(study, optuna.trial.TrialState.COMPLETE) < plan.n_trials:
@@ -114,11 +126,30 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.close()
+        if getattr(objective, "interrupted", None) is not None:
+            from optimizer.storage import retry
+
+            retry(study, objective.interrupted)  # the interrupted trial's parameters run first on resume
         frame = report.write_outputs(study, plan.run_dir)
+    finished = _finish(study, objective, plan=plan)
+    frame = frame if finished is None else finished
     from optimizer.summary import print_summary
 
     print_summary(frame, run_dir=plan.run_dir)
     return 0
+
+
+def _finish(study, objective, *, plan: Plan):
+    """After the search: measure new baselines, re-time the front with them, rewrite the outputs."""
+    import optuna
+
+    from optimizer import baselines, report, retime
+
+    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        return None  # nothing to compare with; the summary says why
+    baselines.measure_missing(study, objective, specs=plan.baselines)
+    retime.retime_study(study, objective)
+    return report.write_outputs(study, plan.run_dir)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

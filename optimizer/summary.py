@@ -23,4 +23,13 @@ def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
     front = pareto_frame(frame)[COLUMNS]
     print(f"Pareto front ({len(front)} trials, fastest first):")
     print(front.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _print_baselines(pareto_frame(frame), run_dir=run_dir)
     print(f"Results: {run_dir / 'trials.csv'}, {run_dir / 'pareto.csv'}, {run_dir / 'pareto.png'}")
+
+
+def _print_baselines(front: pd.DataFrame, *, run_dir: Path) -> None:
+    """Which front members dominate each baseline, and by how much (from the baselines.csv just written)."""
+    from optimizer.baselines import FILE, dominance_lines
+
+    if (run_dir / FILE).is_file():
+        print("\n".join(dominance_lines(front, pd.read_csv(run_dir / FILE))))

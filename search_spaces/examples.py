@@ -33,9 +33,12 @@ class TinyCNN(kt.HyperModel):
             x = layers.Conv2D(width * 2**b, kernel, padding="same", activation="relu")(x)
             x = layers.MaxPooling2D(2)(x) if x.shape[1] >= 2 else x
         x = layers.GlobalAveragePooling2D()(x)
-        if hp.Boolean("hidden"):
-            with hp.conditional_scope("hidden", [True]):  # only candidates with a hidden layer have its width
-                x = layers.Dense(hp.Choice("hidden_units", [32, 128]), activation="relu")(x)
+        hidden = hp.Boolean("hidden")
+        # Entered always, as KerasTuner expects, so its tuners see the knob; inactive unless hidden is True.
+        with hp.conditional_scope("hidden", [True]):
+            units = hp.Choice("hidden_units", [32, 128])
+        if hidden:
+            x = layers.Dense(units, activation="relu")(x)
         outputs = layers.Dense(self.num_classes, activation="softmax")(x)
         return keras.Model(inputs, outputs)
 

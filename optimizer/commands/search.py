@@ -30,6 +30,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val-size", type=int, default=5000, help="validation images held out of training (default: %(default)s)")
     p.add_argument("--timing-s", type=float, default=1.0, help="seconds of timed steps per candidate (default: %(default)s)")
     p.add_argument("--max-step-ms", type=float, default=1000.0, help="fail candidates slower than this per step")
+    p.add_argument("--baseline", action="append", default=[], metavar="MODEL",
+                   help="your own model, measured like a trial and compared with the front; repeatable "
+                        "(a .keras file, an export folder, file.py:function or package.module:function)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.add_argument("--engine", choices=("optuna", "keras-tuner"), default="optuna", help="who proposes candidates (default: %(default)s)")
     p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="bayesian",

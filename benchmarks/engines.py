@@ -1,0 +1,157 @@
+"""Engine benchmark: which search engine finds a better accuracy / step-time front sooner?
+
+Runs ``archopt search`` once per engine and seed, each for the same wall-clock budget on the
+same space, data and training budget, then reports for every run the hypervolume of the front
+found so far against elapsed time, and the per-trial orchestration overhead: the wall time
+between one trial's start and the next one's that the trial's own work (build, timing,
+training, evaluation) does not account for, i.e. sampler, storage, KerasTuner's oracle and
+files, and archopt's per-trial outputs.
+
+Resumable: a finished run leaves ``done`` in its folder and is not run again; the CSV and plot
+are rewritten after every run. Usage, from the repository root::
+
+    python -m benchmarks.engines --budget-s 90 --seeds 0 1 2 --out results/benchmarks
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from benchmarks.hypervolume import MAX_STEP_MS, hypervolume
+
+ENGINES = {
+    "optuna-tpe": ["--sampler", "tpe"],
+    "optuna-nsga2": ["--sampler", "nsga2"],
+    "optuna-gp": ["--sampler", "gp"],
+    "random": ["--sampler", "random"],
+    "kt-bayesian": ["--engine", "keras-tuner", "--tuner", "bayesian"],
+}
+# Small enough for tens of trials per run on a shared 2-core CPU.
+SEARCH = [
+    "--dataset", "fashion_mnist", "--space", "search_spaces.examples:TinyCNN", "--batch-size", "32",
+    "--train-steps", "20", "--train-size", "1000", "--val-size", "500", "--timing-s", "0.1",
+    "--max-step-ms", str(MAX_STEP_MS), "--trials", "100000", "--no-progress",
+]
+PHASES = ["build_s", "timing_s", "train_s", "eval_s"]
+COLUMNS = ["engine", "seed", "elapsed_s", "trials", "hypervolume", "overhead_s_per_trial"]
+
+
+def run_one(engine: str, seed: int, *, budget_s: float, runs: Path) -> Path:
+    """One search run in its own process (fresh Keras state), unless a finished one is there."""
+    folder = runs / f"{engine}-seed{seed}"
+    if (folder / "done").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)  # an interrupted run restarts: a resumed one would reseed its sampler
+    command = [sys.executable, "-m", "optimizer.cli", "search", *SEARCH, *ENGINES[engine],
+               "--seed", str(seed), "--timeout", str(budget_s), "--out", str(folder)]
+    with open(runs / f"{engine}-seed{seed}.log", "w") as log:
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}).returncode
+    if code == 0:  # a run that could not start (see its log) is tried again next time
+        (folder / "done").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+    return folder
+
+
+def trials_of(folder: Path) -> pd.DataFrame:
+    """A run's trials, start-ordered: start/end seconds since its first trial started, state, objectives, phases."""
+    storage = f"sqlite:///{(folder / 'study.db').resolve()}"
+    study = optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.datetime_start)
+    t0 = trials[0].datetime_start
+    return pd.DataFrame([{
+        "start": (t.datetime_start - t0).total_seconds(),
+        "end": (t.datetime_complete - t0).total_seconds() if t.datetime_complete else np.nan,
+        "state": t.state.name,
+        "accuracy": t.values[0] if t.values else np.nan,
+        "step_ms": t.values[1] if t.values else np.nan,
+        "work_s": sum(t.user_attrs.get(p, np.nan) for p in PHASES),
+    } for t in trials])
+
+
+def overhead_per_trial(trials: pd.DataFrame) -> float:
+    """Median over complete trials of (next trial's start - this one's start - this trial's own work)."""
+    gaps = trials["start"].shift(-1) - trials["start"] - trials["work_s"]
+    return float(gaps[trials["state"] == "COMPLETE"].dropna().median())
+
+
+def curve(trials: pd.DataFrame, *, budget_s: float, every_s: float) -> pd.DataFrame:
+    """Hypervolume of the complete trials finished by each checkpoint."""
+    done = trials[trials["state"] == "COMPLETE"]
+    rows = []
+    for elapsed in np.arange(every_s, budget_s + every_s / 2, every_s):
+        seen = done[done["end"] <= elapsed]
+        rows.append({"elapsed_s": float(elapsed), "trials": len(seen), "hypervolume": hypervolume(seen["accuracy"], seen["step_ms"])})
+    return pd.DataFrame(rows)
+
+
+def summarize(runs: Path, *, budget_s: float, every_s: float) -> pd.DataFrame:
+    frames = []
+    for folder in sorted(p for p in runs.iterdir() if (p / "done").exists() and (p / "study.db").exists()):
+        engine, _, seed = folder.name.rpartition("-seed")
+        trials = trials_of(folder)
+        frame = curve(trials, budget_s=budget_s, every_s=every_s)
+        frames.append(frame.assign(engine=engine, seed=int(seed), overhead_s_per_trial=round(overhead_per_trial(trials), 4)))
+    return pd.concat(frames)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def plot(frame: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [2, 1]})
+    for engine, group in frame.groupby("engine"):
+        by_time = group.groupby("elapsed_s")["hypervolume"]
+        line = ax.plot(by_time.median().index, by_time.median().values, label=f"{engine} (n={group['seed'].nunique()})")[0]
+        ax.fill_between(by_time.min().index, by_time.min().values, by_time.max().values, color=line.get_color(), alpha=0.15)
+    ax.set(xlabel="wall-clock since the first trial (s)", ylabel="hypervolume (normalized)", title="Front quality over time: median, min-max over seeds")
+    ax.legend(fontsize=8)
+    overhead = frame.groupby("engine")["overhead_s_per_trial"].median().sort_values()
+    bars.barh(overhead.index, overhead.values)
+    bars.set(xlabel="orchestration overhead per trial (s, median)", title="Per-trial overhead")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget-s", type=float, default=90.0, help="wall-clock per run (default: %(default)s)")
+    parser.add_argument("--every-s", type=float, default=5.0, help="hypervolume checkpoints (default: %(default)s)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+    parser.add_argument("--summarize-only", action="store_true", help="rewrite the CSV and plot from finished runs")
+    args = parser.parse_args(argv)
+    runs = args.out / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    # Seed-major order: an interrupted benchmark still has every engine on its first seeds.
+    jobs = [] if args.summarize_only else [(e, s) for s in args.seeds for e in args.engines]
+    for engine, seed in jobs:
+        print(f"{time.strftime('%H:%M:%S')} {engine} seed {seed}", flush=True)
+        run_one(engine, seed, budget_s=args.budget_s, runs=runs)
+        write(runs, out=args.out, budget_s=args.budget_s, every_s=args.every_s)
+    write(runs, out=args.out, budget_s=args.budget_s, every_s=args.every_s)
+    return 0
+
+
+def write(runs: Path, *, out: Path, budget_s: float, every_s: float) -> None:
+    frame = summarize(runs, budget_s=budget_s, every_s=every_s)
+    frame.to_csv(out / "engines.csv", index=False)
+    if len(frame):
+        plot(frame, out / "engines.png")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""Two workers on one study in a real PostgreSQL: one is killed mid-trial, the survivor finishes the study."""
+
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+
+from tests.pg import TINY_BUDGET, TINY_SPACE, kill_mid_trial, postgres_server, trials, worker
+
+TARGET = 5
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_killed_worker_is_replaced_by_heartbeat_and_survivor_finishes(postgres_url, tmp_path, fashion_dir):
+    (tmp_path / "tiny.py").write_text(TINY_SPACE)
+    common = ["--storage", postgres_url, "--study", "fleet", "--trials", str(TARGET), "--space", f"{tmp_path / 'tiny.py'}:build",
+              "--data-dir", str(fashion_dir), *TINY_BUDGET]
+    doomed = worker([*common, "--out", str(tmp_path / "a")], log=tmp_path / "a.log")
+    survivor = worker([*common, "--out", str(tmp_path / "b")], log=tmp_path / "b.log")
+    killed = kill_mid_trial(doomed, postgres_url, "fleet")
+    # Not reaped until the end: a zombie's pid still exists, so only the heartbeat can tell the survivor it died.
+    assert survivor.wait(timeout=400) == 0, (tmp_path / "b.log").read_text()[-3000:]
+    doomed.wait()
+
+    final = {t.number: t for t in trials(postgres_url, "fleet")}
+    complete = [t for t in final.values() if t.state == TrialState.COMPLETE]
+    assert len(complete) == TARGET
+    assert not [t for t in final.values() if t.state == TrialState.RUNNING]
+    listed = pd.read_csv(tmp_path / "b" / "trials.csv")
+    assert sorted(listed["trial"]) == sorted(final)  # every trial once: nothing counted twice, nothing lost
+    assert (listed["state"] == "COMPLETE").sum() == TARGET
+    assert final[killed].state == TrialState.FAIL and "heartbeat" in final[killed].user_attrs["fail_reason"]
+    assert [t for t in final.values() if t.user_attrs.get("retry_of") == killed][0].params == final[killed].params
+    dead_completed = [t for t in complete if t.user_attrs["pid"] == doomed.pid]
+    assert dead_completed, "the dead worker's completed trial is gone"
+    assert {t.user_attrs["pid"] for t in complete} == {doomed.pid, survivor.pid}
