@@ -39,9 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices: Keras' business, not the user's.
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # a supervisor re-runs the same command in workers
     from optimizer.errors import ArchoptError
 
     try:
+        if not _only_supervises(args):
+            _import_tensorflow_quietly()
         return int(args.run(args) or 0)
     except ArchoptError as error:
         print(f"archopt: error: {error}", file=sys.stderr)
@@ -49,6 +52,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archopt: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _only_supervises(args: argparse.Namespace) -> bool:
+    from optimizer.supervisor import is_worker
+
+    return args.command == "search" and bool(getattr(args, "trials_per_process", 0)) and not is_worker()
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 pointed at /dev/null.
+
+    Its C++ start-up writes lines (CUDA probing on machines without a GPU) before any log level applies, so an
+    error that must be one line would come with two lines of noise. Python errors are raised after the restore.
+    """
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ class Plan:
     n_trials: int
     timeout: float | None
     baselines: tuple[str, ...] = ()  # MODEL specs measured with the trial protocol once the search ends
+    trials_per_process: int = 0  # 0: every trial in this process; N: workers of N trials (see supervisor)
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
@@ -46,7 +47,14 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         val_size=_positive("--val-size", args.val_size), train_size=_positive("--train-size", args.train_size), budget=budget,
     )
     return Plan(run_dir=run_dir, config=config, sampler=sampler, n_trials=_positive("--trials", args.trials), timeout=_timeout(args.timeout),
-                baselines=tuple(getattr(args, "baseline", None) or ()))
+                baselines=tuple(getattr(args, "baseline", None) or ()), trials_per_process=_per_process(args))
+
+
+def _per_process(args: argparse.Namespace) -> int:
+    value = getattr(args, "trials_per_process", 0)
+    if value < 0:
+        raise ArchoptError(f"`--trials-per-process` must be 0 (all in one process) or positive, but got {value!r}.")
+    return value
 
 
 def _budget(args: argparse.Namespace) -> Budget:
@@ -89,9 +97,18 @@ def prepare_run_dir(plan: Plan) -> None:
         run_config.save(plan.config, plan.run_dir)
 
 
-def execute(plan: Plan, *, progress: bool = True) -> int:
-    """Run the search until --trials complete trials, --timeout, Ctrl-C or SIGTERM; results survive all four."""
+def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None) -> int:
+    """Run the search until --trials complete trials, --timeout, Ctrl-C or SIGTERM; results survive all four.
+
+    With ``plan.trials_per_process`` (and the command line in ``argv``), this process only supervises workers that
+    run the trials; each worker comes back here.
+    """
+    from optimizer import supervisor
+
     prepare_run_dir(plan)
+    if plan.trials_per_process and argv is not None and not supervisor.is_worker():
+        return supervisor.supervise(argv, timeout=plan.timeout)
+    plan = dataclasses.replace(plan, timeout=supervisor.remaining_timeout(plan.timeout))
     from optimizer import assemble
 
     # The storage first: an unreachable URL is reported before minutes of data loading.
@@ -110,6 +127,7 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     import optuna
 
     from optimizer import report, study as studies
+    from optimizer import supervisor
     from optimizer.progress import ProgressBar, quiet_candidate_tracebacks
 
     quiet_candidate_tracebacks()
@@ -122,7 +140,8 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if studies.count(study, optuna.trial.TrialState.COMPLETE) < plan.n_trials:
-            study.optimize(objective, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
+            quota = plan.trials_per_process if supervisor.is_worker() else None
+            study.optimize(objective, n_trials=quota, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.close()
@@ -131,12 +150,26 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
 
             retry(study, objective.interrupted)  # the interrupted trial's parameters run first on resume
         frame = report.write_outputs(study, plan.run_dir)
+    if supervisor.is_worker() and _search_goes_on(study, plan=plan):
+        return supervisor.EXIT_MORE
     finished = _finish(study, objective, plan=plan)
     frame = frame if finished is None else finished
     from optimizer.summary import print_summary
 
     print_summary(frame, run_dir=plan.run_dir)
     return 0
+
+
+def _search_goes_on(study, *, plan: Plan) -> bool:
+    """Whether this worker stopped only at its quota: trials to go, time left, and not every candidate failing."""
+    from optuna.trial import TrialState
+
+    from optimizer import study as studies, supervisor
+
+    complete, failed = studies.count(study, TrialState.COMPLETE), studies.count(study, TrialState.FAIL)
+    hopeless = complete == 0 and failed >= studies.GIVE_UP_AFTER_FAILURES
+    left = supervisor.remaining_timeout(None)  # None: no --timeout
+    return complete < plan.n_trials and (left is None or left > 1.0) and not hopeless
 
 
 def _finish(study, objective, *, plan: Plan):

@@ -39,7 +39,8 @@ def small_fashion_dir(tmp_path_factory, fashion_dir: Path) -> Path:
     return write_idx_dir(folder, ((x_train[:1200], y_train[:1200]), (x_test[:300], y_test[:300])))
 
 
-TINY_BUDGET = ["--train-steps", "15", "--train-size", "800", "--val-size", "300", "--timing-s", "0.1", "--batch-size", "32"]
+TINY_BUDGET = ["--train-steps", "15", "--train-size", "800", "--val-size", "300", "--timing-s", "0.1", "--batch-size", "32",
+               "--trials-per-process", "0"]  # in this process: tests read its stderr and run faster without workers
 
 
 def search_argv(out: Path, data_dir: Path, *extra: str) -> list[str]:

@@ -74,7 +74,8 @@ def _free_port() -> int:
 def worker(args: list[str], *, log: Path, heartbeat_s: int = 1, grace_s: int = 4) -> subprocess.Popen:
     """`archopt search ARGS` as a separate process, with short heartbeats; output to ``log``."""
     env = {**os.environ, "ARCHOPT_HEARTBEAT_S": str(heartbeat_s), "ARCHOPT_GRACE_S": str(grace_s), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "optimizer.cli", "search", "--no-progress", *args]
+    # One process per worker (no supervisor): the trials' recorded pid is the pid a test kills.
+    command = [sys.executable, "-m", "optimizer.cli", "search", "--no-progress", "--trials-per-process", "0", *args]
     return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).parents[1])
 
 

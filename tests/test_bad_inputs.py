@@ -12,7 +12,8 @@ import pytest
 from optimizer import cli, run_config
 from optimizer.run_config import RunConfig
 
-TINY = ["--train-steps", "5", "--train-size", "200", "--val-size", "100", "--timing-s", "0.05", "--batch-size", "16", "--no-progress"]
+TINY = ["--train-steps", "5", "--train-size", "200", "--val-size", "100", "--timing-s", "0.05", "--batch-size", "16", "--no-progress",
+        "--trials-per-process", "0"]
 
 
 def one_line_error(capsys, argv: list[str]) -> str:

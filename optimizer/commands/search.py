@@ -34,6 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="your own model, measured like a trial and compared with the front; repeatable "
                         "(a .keras file, an export folder, file.py:function or package.module:function)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.add_argument("--trials-per-process", type=int, default=20, metavar="N",
+                   help="run trials in worker processes of N trials each, so TensorFlow's per-model memory is "
+                        "returned to the system; 0 runs every trial in this process (default: %(default)s)")
     p.add_argument("--engine", choices=("optuna", "keras-tuner"), default="optuna", help="who proposes candidates (default: %(default)s)")
     p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="bayesian",
                    help="KerasTuner's tuner, with --engine keras-tuner (default: %(default)s)")
@@ -51,4 +54,4 @@ def run(args: argparse.Namespace) -> int:
 
         kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
         return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)
-    return search_run.execute(plan, progress=not args.no_progress and sys.stderr.isatty())
+    return search_run.execute(plan, progress=not args.no_progress and sys.stderr.isatty(), argv=args.argv)

@@ -68,4 +68,4 @@ def test_configure_threads_is_idempotent_and_warns_of_late_changes():
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["fingerprint"]["intra_op_threads"] == 1
     assert result["fingerprint"]["inter_op_threads"] == 1
-    assert "intra=2, inter=1" in result["changed"] and "already intra=1" in result["changed"]
+    assert "intra=2, inter=1" in result["changed"] and "already started with intra=1, inter=1" in result["changed"]

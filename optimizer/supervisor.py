@@ -1,0 +1,63 @@
+"""Run a long search as a series of worker processes that each exit after a few trials.
+
+TensorFlow keeps memory from every model it trains that ``clear_session()`` cannot give back
+(keras-team/keras#17458). Measured here with Keras 3.15 / TF 2.21: building and predicting in a
+loop holds memory flat, each ``fit`` adds about 12 MB for good. Over an overnight search that is
+gigabytes, and the operating system would end the run. A process that exits returns all of it, and
+the study's storage carries everything from one worker to the next, so the search runs in workers
+of ``--trials-per-process`` trials; this supervisor only starts them, forwards Ctrl-C and SIGTERM,
+and never imports TensorFlow itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+
+ENV_WORKER = "ARCHOPT_WORKER"
+ENV_DEADLINE = "ARCHOPT_DEADLINE"
+EXIT_MORE = 75  # a worker that stopped at its trial quota, with the search not yet over (EX_TEMPFAIL)
+
+
+def is_worker() -> bool:
+    return os.environ.get(ENV_WORKER) == "1"
+
+
+def remaining_timeout(timeout: float | None) -> float | None:
+    """In a worker, what is left of the supervisor's --timeout; elsewhere ``timeout`` itself."""
+    deadline = os.environ.get(ENV_DEADLINE) if is_worker() else None
+    return max(0.0, float(deadline) - time.time()) if deadline else timeout
+
+
+def supervise(argv: list[str], *, timeout: float | None) -> int:
+    """Start workers running ``archopt <argv>`` one after another until one says the search is over."""
+    env = {**os.environ, ENV_WORKER: "1"}
+    if timeout is not None:
+        env[ENV_DEADLINE] = str(time.time() + timeout)
+    while (code := _run_worker(argv, env=env)) == EXIT_MORE:
+        pass
+    return code
+
+
+def _run_worker(argv: list[str], *, env: dict) -> int:
+    # A session of its own: Ctrl-C reaches only the supervisor, which forwards it once.
+    worker = subprocess.Popen([sys.executable, "-m", "optimizer.cli", *argv], env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    forward = lambda signum, frame: worker.send_signal(signum)  # noqa: E731
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return worker.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _die_with_parent() -> None:
+    """Linux: if the supervisor is killed (SIGKILL, power loss of its terminal), its worker dies with it."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: a worker then finishes its few trials alone
+        pass
