@@ -1,63 +1,81 @@
-"""Resident memory over a long search: 300 trials of the default space at a tiny budget, RSS after every 20.
+"""Resident memory over a long search: 300 trials of the default space at a tiny budget, RSS every 20 trials.
 
-The figure to hold: RSS after trial 300 within 10% of RSS after trial 40 (KerasTuner users report about
-1 GB more per 20 trials). Run: python benchmarks/memory.py [--trials 300] [--out /tmp/archopt-memory]
+It runs `archopt search` exactly as a user does (a supervisor and its workers of --trials-per-process trials) and
+samples the resident memory of the whole process tree twice a second. For each window of 20 finished trials it
+prints the peak. The figure to hold: the peak over trials 281-300 within 10% of the peak over trials 21-40
+(KerasTuner users report about 1 GB more per 20 trials). With --trials-per-process 0 (every trial in one process)
+it shows the growth that workers avoid.
+
+Run: python -m benchmarks.memory [--trials 300] [--trials-per-process 20] [--out /tmp/archopt-memory]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from optuna.trial import TrialState
-
-from optimizer import assemble, report as outputs
-from optimizer.errors import CandidateFailed
-from optimizer.objective import Budget
-from optimizer.run_config import RunConfig
+import optuna
 
 EVERY = 20
+TINY = ["--train-steps", "5", "--train-size", "500", "--val-size", "200", "--timing-s", "0.05", "--batch-size", "32", "--max-step-ms", "200"]
 
 
-def rss_mb() -> float:
-    """Resident memory now (not the peak): VmRSS of /proc/self/status."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MiB."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return total / 1024
+
+
+def finished(storage: str) -> int:
+    try:
+        study = optuna.load_study(study_name="memory", storage=storage)
+    except Exception:  # not created yet
+        return 0
+    return sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=300)
+    parser.add_argument("--trials-per-process", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("/tmp/archopt-memory"))
     args = parser.parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
-    args.out.mkdir(parents=True)
-    config = RunConfig(
-        dataset="fashion_mnist", space="default", storage=f"sqlite:///{args.out.resolve() / 'study.db'}", study="memory",
-        val_size=200, train_size=500, budget=Budget(batch_size=32, train_steps=5, timing_s=0.05, max_step_ms=200),
-    )
-    study = assemble.study_for(config, sampler="random")
-    objective = assemble.objective_for(config)
-    print(f"{'trials':>6} {'complete':>8} {'rss_mb':>8} {'elapsed_s':>9}", flush=True)
-    start, marks = time.monotonic(), {}
-
-    def report(study, trial) -> None:
-        outputs.write_outputs(study, args.out)  # as `archopt search` does after every trial (CSVs and plot)
-        if (trial.number + 1) % EVERY == 0:
-            marks[trial.number + 1] = rss_mb()
-            done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-            print(f"{trial.number + 1:>6} {done:>8} {marks[trial.number + 1]:>8.0f} {time.monotonic() - start:>9.0f}", flush=True)
-
-    study.optimize(objective, n_trials=args.trials, catch=(CandidateFailed,), callbacks=[report], gc_after_trial=False)
-    if 40 in marks and args.trials in marks:
-        growth = marks[args.trials] / marks[40] - 1
-        print(f"RSS after trial {args.trials} vs 40: {growth:+.1%} (target: within 10%)")
-    return 0
+    storage = f"sqlite:///{args.out.resolve() / 'study.db'}"
+    command = [sys.executable, "-m", "optimizer.cli", "search", "--sampler", "random", "--trials", str(args.trials), "--study", "memory",
+               "--out", str(args.out), "--no-progress", "--trials-per-process", str(args.trials_per_process), *TINY]
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    peaks, start, window_peak, last_check = {}, time.monotonic(), 0.0, 0.0
+    print(f"{'trials':>6} {'peak_rss_mb':>11} {'elapsed_s':>9}", flush=True)
+    while proc.poll() is None:
+        window_peak = max(window_peak, tree_rss_mb(proc.pid))
+        if time.monotonic() - last_check > 2:
+            last_check, done = time.monotonic(), finished(storage)
+            mark = done // EVERY * EVERY
+            if mark and mark not in peaks:
+                peaks[mark] = window_peak
+                print(f"{mark:>6} {window_peak:>11.0f} {time.monotonic() - start:>9.0f}", flush=True)
+                window_peak = 0.0
+        time.sleep(0.5)
+    last = max(peaks) if peaks else 0
+    if 40 in peaks and last > 40:
+        print(f"peak RSS over trials {last - EVERY + 1}-{last} vs 21-40: {peaks[last] / peaks[40] - 1:+.1%} (target: within 10%)")
+    return proc.returncode
 
 
 if __name__ == "__main__":
