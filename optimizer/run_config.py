@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from optimizer.errors import ArchoptError
-from optimizer.objective import Budget
+from optimizer.budget import Budget
 
 FILE = "run.json"
 # A resumed run may change how long it runs, never what a trial measures.

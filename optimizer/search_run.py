@@ -10,11 +10,16 @@ import signal
 import socket
 from pathlib import Path
 
-from optimizer import run_config
+from optuna.trial import TrialState
+
+from optimizer import report, run_config, study as studies, supervisor
 from optimizer.durations import parse_duration
 from optimizer.errors import ArchoptError, CandidateFailed
-from optimizer.objective import Budget
+from optimizer.budget import Budget
+from optimizer.progress import ProgressBar, quiet_candidate_tracebacks
 from optimizer.run_config import RunConfig
+from optimizer.storage import fail_stale, retry
+from optimizer.summary import print_summary
 
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
 
@@ -103,19 +108,16 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     With ``plan.trials_per_process`` (and the command line in ``argv``), this process only supervises workers that
     run the trials; each worker comes back here.
     """
-    from optimizer import supervisor
-
     prepare_run_dir(plan)
     if plan.trials_per_process and argv is not None and not supervisor.is_worker():
         return supervisor.supervise(argv, timeout=plan.timeout)
     plan = dataclasses.replace(plan, timeout=supervisor.remaining_timeout(plan.timeout))
-    from optimizer import assemble
-
-    # The storage first: an unreachable URL is reported before minutes of data loading.
-    study = assemble.study_for(plan.config, sampler=plan.sampler)
+    from optimizer import assemble  # imports Keras: only workers and in-process runs pay for it
     from optimizer.baselines import check_specs
     from optimizer.device import configure_threads
 
+    # The storage first: an unreachable URL is reported before minutes of data loading.
+    study = assemble.study_for(plan.config, sampler=plan.sampler)
     configure_threads()  # before loading any model runs a TensorFlow op
     # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same weights.
     check_specs(plan.baselines)
@@ -124,48 +126,32 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
 
 
 def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
-    import optuna
-
-    from optimizer import report, study as studies
-    from optimizer import supervisor
-    from optimizer.progress import ProgressBar, quiet_candidate_tracebacks
-
     quiet_candidate_tracebacks()
     bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
     write = lambda s, t: report.write_outputs(s, plan.run_dir, throttle_plot=True)  # noqa: E731
-    from optimizer.storage import fail_stale
-
     # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
     callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        if studies.count(study, optuna.trial.TrialState.COMPLETE) < plan.n_trials:
+        if studies.count(study, TrialState.COMPLETE) < plan.n_trials:
             quota = plan.trials_per_process if supervisor.is_worker() else None
             study.optimize(objective, n_trials=quota, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.close()
         if getattr(objective, "interrupted", None) is not None:
-            from optimizer.storage import retry
-
             retry(study, objective.interrupted)  # the interrupted trial's parameters run first on resume
         frame = report.write_outputs(study, plan.run_dir)
     if supervisor.is_worker() and _search_goes_on(study, plan=plan):
         return supervisor.EXIT_MORE
     finished = _finish(study, objective, plan=plan)
     frame = frame if finished is None else finished
-    from optimizer.summary import print_summary
-
     print_summary(frame, run_dir=plan.run_dir)
     return 0
 
 
 def _search_goes_on(study, *, plan: Plan) -> bool:
     """Whether this worker stopped only at its quota: trials to go, time left, and not every candidate failing."""
-    from optuna.trial import TrialState
-
-    from optimizer import study as studies, supervisor
-
     complete, failed = studies.count(study, TrialState.COMPLETE), studies.count(study, TrialState.FAIL)
     hopeless = complete == 0 and failed >= studies.GIVE_UP_AFTER_FAILURES
     left = supervisor.remaining_timeout(None)  # None: no --timeout
@@ -174,11 +160,9 @@ def _search_goes_on(study, *, plan: Plan) -> bool:
 
 def _finish(study, objective, *, plan: Plan):
     """After the search: measure new baselines, re-time the front with them, rewrite the outputs."""
-    import optuna
+    from optimizer import baselines, retime
 
-    from optimizer import baselines, report, retime
-
-    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+    if not studies.count(study, TrialState.COMPLETE):
         return None  # nothing to compare with; the summary says why
     baselines.measure_missing(study, objective, specs=plan.baselines)
     retime.retime_study(study, objective)

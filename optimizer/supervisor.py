@@ -38,15 +38,21 @@ def supervise(argv: list[str], *, timeout: float | None) -> int:
     env = {**os.environ, ENV_WORKER: "1"}
     if timeout is not None:
         env[ENV_DEADLINE] = str(time.time() + timeout)
-    while (code := _run_worker(argv, env=env)) == EXIT_MORE:
-        pass
-    return code
+    stop: list[int] = []  # signals received: once asked to stop, no new worker starts
+    code = EXIT_MORE
+    while code == EXIT_MORE and not stop:
+        code = _run_worker(argv, env=env, stop=stop)
+    return code if code >= 0 else 128 - code  # a worker ended by a signal: the shell's 128 + signal number
 
 
-def _run_worker(argv: list[str], *, env: dict) -> int:
+def _run_worker(argv: list[str], *, env: dict, stop: list[int]) -> int:
     # A session of its own: Ctrl-C reaches only the supervisor, which forwards it once.
     worker = subprocess.Popen([sys.executable, "-m", "optimizer.cli", *argv], env=env, start_new_session=True, preexec_fn=_die_with_parent)
-    forward = lambda signum, frame: worker.send_signal(signum)  # noqa: E731
+
+    def forward(signum: int, frame: object) -> None:
+        stop.append(signum)
+        worker.send_signal(signum)
+
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         return worker.wait()

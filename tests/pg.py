@@ -7,6 +7,7 @@ temporary folder on a free port. initdb refuses to run as root, so as root it ru
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -49,7 +50,7 @@ def postgres_server() -> Iterator[str]:
     data, port = root / "data", _free_port()
     try:
         _run(as_postgres + [str(PG_BIN / "initdb"), "-D", str(data), "-U", "archopt", "--auth=trust"], root)
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
         _run(as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, "start"], root)
         _run(as_postgres + [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "archopt", "archopt"], root)
         yield f"postgresql://archopt@127.0.0.1:{port}/archopt"
@@ -84,9 +85,15 @@ def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return []  # the worker has not created it yet
     try:
-        return optuna.load_study(study_name=study, storage=optuna.storages.RDBStorage(normalize_url(url))).get_trials()
+        return optuna.load_study(study_name=study, storage=_observer(url)).get_trials()
     except KeyError:  # not created yet
         return []
+
+
+@functools.cache
+def _observer(url: str) -> optuna.storages.RDBStorage:
+    # One storage (one connection pool) for all polls: a new one per poll would exhaust the server's connections.
+    return optuna.storages.RDBStorage(normalize_url(url))
 
 
 def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 240, procs: tuple = ()) -> None:
