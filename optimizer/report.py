@@ -57,9 +57,22 @@ def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]
     ``step_time_ms`` is the re-timed value where ``retimed`` has one; the first measurement stays in ``step_time_first_ms``.
     """
     rows = [_row(t, pareto=pareto, retimed=retimed or {}) for t in trials]
+    _explain_stale_failures(rows, trials)
     knobs = list(dict.fromkeys(k for t in trials for k in t.params))
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(LEADING + knobs + METRICS + [c for r in rows for c in r])))
     return frame.astype({"is_pareto": bool})
+
+
+def _explain_stale_failures(rows: list[dict], trials: Sequence[optuna.trial.FrozenTrial]) -> None:
+    """Give a reason to trials Optuna failed for a stale heartbeat.
+
+    Optuna fails them itself, before the next trial, and a finished trial takes no more attributes; its retry, though,
+    records ``retry_of``, which says what happened.
+    """
+    retries = {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
+    for row in rows:
+        if row["state"] == "FAIL" and not row.get("fail_reason") and row["trial"] in retries:
+            row["fail_reason"] = f"its worker stopped sending heartbeats (killed or lost); retried as trial {retries[row['trial']]}."
 
 
 def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int], retimed: dict[int, float]) -> dict:

@@ -34,7 +34,10 @@ def test_killed_worker_is_replaced_by_heartbeat_and_survivor_finishes(postgres_u
     listed = pd.read_csv(tmp_path / "b" / "trials.csv")
     assert sorted(listed["trial"]) == sorted(final)  # every trial once: nothing counted twice, nothing lost
     assert (listed["state"] == "COMPLETE").sum() == TARGET
-    assert final[killed].state == TrialState.FAIL and "heartbeat" in final[killed].user_attrs["fail_reason"]
+    # The reason is in the CSV whichever worker noticed first: archopt's own check (which records it on the trial)
+    # or Optuna's, which fails the trial before the next one starts and leaves the reason to the retry's `retry_of`.
+    assert final[killed].state == TrialState.FAIL
+    assert "heartbeat" in listed.set_index("trial").loc[killed, "fail_reason"]
     assert [t for t in final.values() if t.user_attrs.get("retry_of") == killed][0].params == final[killed].params
     dead_completed = [t for t in complete if t.user_attrs["pid"] == doomed.pid]
     assert dead_completed, "the dead worker's completed trial is gone"
