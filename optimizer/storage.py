@@ -60,7 +60,7 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
         missing = getattr(error.__cause__, "name", None) or "database"
         raise ArchoptError(f"storage {redact(url)} needs the {missing} driver, which is not installed (for PostgreSQL: pip install 'archopt[postgres]').") from None
     except Exception as error:  # SQLAlchemy's many errors for a bad scheme, host, password or database.
-        raise ArchoptError(f"cannot open storage {redact(url)}: {type(error).__name__}: {_first_line(error)}") from None
+        raise ArchoptError(f"cannot open storage {redact(url)}: {type(error).__name__}: {first_line(error)}") from None
     if url.startswith("sqlite"):
         _write_ahead(storage)
     return storage
@@ -162,5 +162,6 @@ def redact(storage: object) -> str:
     return text
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, at most 300 characters: for one-line error reports."""
     return (str(error).strip().splitlines() or [""])[0][:300]

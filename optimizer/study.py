@@ -8,6 +8,7 @@ import optuna
 from optuna.trial import TrialState
 
 from optimizer.errors import ArchoptError
+from optimizer.storage import first_line, redact
 
 DIRECTIONS = ("maximize", "minimize")
 METRIC_NAMES = ("accuracy", "step_time_ms")
@@ -23,7 +24,7 @@ def open_study(*, storage: str | optuna.storages.BaseStorage, name: str, sampler
     except ValueError as error:  # e.g. an existing study with other directions.
         raise ArchoptError(f"cannot use study {name!r}: {error}") from error
     except Exception as error:  # SQLAlchemy's errors for an unreachable or unusable storage.
-        raise ArchoptError(f"cannot open storage {_redact(storage)}: {type(error).__name__}: {_first_line(error)}") from error
+        raise ArchoptError(f"cannot open storage {redact(storage)}: {type(error).__name__}: {first_line(error)}") from error
     study.set_metric_names(list(METRIC_NAMES))
     return study
 
@@ -41,15 +42,3 @@ def stop_when_hopeless(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> 
 def stop_at(n_complete: int) -> Callable:
     """Stop once the study holds ``n_complete`` complete trials, counted across every worker."""
     return optuna.study.MaxTrialsCallback(n_complete, states=(TrialState.COMPLETE,))
-
-
-def _redact(storage: object) -> str:
-    text = str(storage)
-    if "://" in text and "@" in text:  # never print a database password.
-        scheme, rest = text.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return text
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [""])[0][:300]
