@@ -1,9 +1,14 @@
 """Timing benchmark: do two processes agree on a candidate's step time, and on the order of many candidates?
 
 Draws candidates from the default space (seeded): ``--varied`` of them spread over the range of
-costs (MAC quantiles) and ``--random`` plain random ones. Two separate processes, one after
-the other, each time every candidate with the trial protocol (``optimizer.timing``, the
-search's thread settings, batches of Fashion-MNIST's shape). It prints:
+costs (MAC quantiles) and ``--random`` plain random ones. Two separate processes each time every
+candidate with the trial protocol (``optimizer.timing``, the search's thread settings, batches of
+Fashion-MNIST's shape), each candidate built, traced and timed afresh in each. The two processes
+take turns, candidate by candidate (A then B, then B then A for the next), so that the machine's
+own slow drift (on this shared 2-core VM, whole minutes run 5-10% slower, in wall and CPU time
+alike, with one thread or two) hits both alike and the figures measure the protocol; with
+``--sequential`` the first process times every candidate before the second starts, which measures
+the protocol plus that drift. It prints:
 
 - for the varied candidates, the median ratio of the two processes' timings (target: within 5%
   of 1), and the median and worst per-candidate disagreement |ratio - 1|;
@@ -14,15 +19,16 @@ The figures are also written to ``results/benchmarks/timing.txt``. Run it on a q
 
     python -m benchmarks.timing                 # 10 varied + 30 random candidates, 1 s of timing each
     python -m benchmarks.timing --quick         # a smoke run: 4 + 6 candidates, 0.3 s each
+    python -m benchmarks.timing --sequential    # the first process times everything, then the second
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -90,19 +96,54 @@ def time_candidates(candidates: list[dict], *, batch_size: int, timing_s: float)
         start = time.perf_counter()
         model = build_candidate(build, OptunaHyperParameters(optuna.trial.FixedTrial(candidate["params"])))
         step = measure_step_time(model, x=x, y=y, batch_size=batch_size, min_time_s=timing_s)
-        rows.append({"median_ms": step.median_ms, "cv": step.cv, "wall_s": time.perf_counter() - start})
+        rows.append({"median_ms": step.median_ms, "cpu_ms": step.cpu_ms, "cv": step.cv, "wall_s": time.perf_counter() - start})
     return rows
 
 
-def in_child(candidates: list[dict], *, batch_size: int, timing_s: float) -> list[dict]:
-    """Time ``candidates`` in a fresh Python process: what a second run of the search would see."""
-    with tempfile.TemporaryDirectory() as folder:
-        source, result = Path(folder) / "candidates.json", Path(folder) / "times.json"
-        source.write_text(json.dumps(candidates))
-        command = [sys.executable, "-m", "benchmarks.timing", "--child", str(source), str(result),
-                   "--batch-size", str(batch_size), "--timing-s", str(timing_s)]
-        subprocess.run(command, check=True)
-        return json.loads(result.read_text())
+class Child:
+    """A fresh Python process that times the candidates it is sent, one per line: what a second run would see."""
+
+    def __init__(self, *, batch_size: int, timing_s: float) -> None:
+        command = [sys.executable, "-m", "benchmarks.timing", "--serve", "--batch-size", str(batch_size), "--timing-s", str(timing_s)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def time(self, candidate: dict) -> dict:
+        self.process.stdin.write(json.dumps(candidate) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the timing process ended early (exit code {self.process.wait()})")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def serve(*, batch_size: int, timing_s: float) -> None:
+    """The child's loop: a candidate per line on stdin, its timing per line on stdout (everything else to stderr)."""
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # TensorFlow's and Keras' own prints must not end up in the answers
+    for line in sys.stdin:
+        answers.write(json.dumps(time_candidates([json.loads(line)], batch_size=batch_size, timing_s=timing_s)[0]) + "\n")
+        answers.flush()
+
+
+def time_in_two_processes(candidates: list[dict], *, batch_size: int, timing_s: float, sequential: bool) -> tuple[list, list]:
+    """Each candidate's timing in process A and in process B; turns alternate unless ``sequential``."""
+    a, b = (Child(batch_size=batch_size, timing_s=timing_s) for _ in range(2))
+    try:
+        if sequential:
+            return [a.time(c) for c in candidates], [b.time(c) for c in candidates]
+        first, second = [], []
+        for i, candidate in enumerate(candidates):
+            order = (a, first), (b, second)
+            for child, rows in order if i % 2 == 0 else order[::-1]:
+                rows.append(child.time(candidate))
+        return first, second
+    finally:
+        a.close()
+        b.close()
 
 
 def figures(first: list[dict], second: list[dict], *, varied: int) -> dict:
@@ -130,7 +171,8 @@ def report(numbers: dict, *, args: argparse.Namespace, elapsed_s: float) -> str:
 
     return "\n".join([
         f"timing benchmark: {numbers['varied_candidates']} varied + {numbers['random_candidates']} random candidates, "
-        f"batch {args.batch_size}, {args.timing_s:g} s of timed steps each, two processes, seed {args.seed}",
+        f"batch {args.batch_size}, {args.timing_s:g} s of timed steps each, two processes "
+        f"{'one after the other' if args.sequential else 'taking turns per candidate'}, seed {args.seed}",
         f"device: {json.dumps(fingerprint())}",
         f"median ratio of the two timings (varied): {numbers['median_ratio']:.3f} (target within 5% of 1)",
         f"per-candidate disagreement |ratio - 1|: median {100 * numbers['median_disagreement']:.1f}%, "
@@ -152,11 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="4 varied + 6 random candidates, 0.3 s each")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/timing.txt"))
-    parser.add_argument("--child", nargs=2, type=Path, metavar=("CANDIDATES", "RESULT"), help=argparse.SUPPRESS)
+    parser.add_argument("--sequential", action="store_true", help="process A times every candidate, then process B")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        candidates = json.loads(args.child[0].read_text())
-        args.child[1].write_text(json.dumps(time_candidates(candidates, batch_size=args.batch_size, timing_s=args.timing_s)))
+    if args.serve:
+        serve(batch_size=args.batch_size, timing_s=args.timing_s)
         return 0
     if args.quick:
         args.varied, args.random, args.timing_s = 4, 6, 0.3
@@ -166,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     varied, random = choose(sample_pool(seed=args.seed, size=POOL_FACTOR * (args.varied + args.random)), varied=args.varied, random=args.random, seed=args.seed)
     candidates = varied + random
-    first, second = (in_child(candidates, batch_size=args.batch_size, timing_s=args.timing_s) for _ in range(2))
+    first, second = time_in_two_processes(candidates, batch_size=args.batch_size, timing_s=args.timing_s, sequential=args.sequential)
     text = report(figures(first, second, varied=len(varied)), args=args, elapsed_s=time.perf_counter() - start)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

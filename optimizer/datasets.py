@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from optimizer import formats
-from optimizer.errors import ArchoptError, DataError
+from optimizer.errors import ArchoptError, DataError, first_line
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -148,7 +148,7 @@ def load_dataset(
         try:
             return _read(name, None, None)
         except Exception as error:  # noqa: BLE001 - offline, Keras fails in many ways; all are reported
-            failure = f"keras download (failed: {_one_line(error)})"
+            failure = f"keras download (failed: {first_line(error)})"
     raise DataError(f"no {name} data found; looked in: {', '.join(looked + [failure])}. {spec.hint}")
 
 
@@ -205,10 +205,6 @@ def _find(spec: DatasetSpec, folder: Path) -> tuple[Path, int] | None:
         if (folder / layout.marker).exists():
             return (folder / layout.root).resolve(), index
     return None
-
-
-def _one_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 @functools.lru_cache(maxsize=4)

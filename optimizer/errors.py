@@ -16,3 +16,16 @@ class DataError(ArchoptError):
 
 class CandidateFailed(Exception):
     """This candidate cannot be built, timed or trained; only its trial fails."""
+
+
+def first_line(error: BaseException, *, limit: int = 300) -> str:
+    """The first non-empty line of an error's message (its type when there is none): for the user's one-line errors."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0][:limit] if lines else type(error).__name__
+
+
+def squeezed(error: BaseException, *, limit: int = 300) -> str:
+    """The whole message on one line (runs of whitespace as one space): for a failed trial's reason, where
+    TensorFlow's and Keras' multi-line messages keep their key detail on a later line."""
+    text = " ".join(str(error).split())
+    return text[:limit] if text else type(error).__name__

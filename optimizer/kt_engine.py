@@ -179,7 +179,7 @@ def execute(plan: Any, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> i
     search_run.prepare_run_dir(plan)
     objective = assemble.objective_for(plan.config)
     study = assemble.study_for(plan.config, sampler="random")  # only stores the mirrored trials
-    write = lambda s: report.write_outputs(s, plan.run_dir)  # noqa: E731
+    write = lambda s: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
     engine = ArchoptTuner(oracle=oracle, objective=objective, study=study, kt_lambda=kt_lambda,
                           directory=plan.run_dir, n_trials=plan.n_trials, timeout=plan.timeout, on_trial=write)
     try:

@@ -21,7 +21,7 @@ from typing import Callable
 
 import keras
 
-from optimizer.errors import ArchoptError
+from optimizer.errors import ArchoptError, first_line
 
 _MODEL_SUFFIXES = (".keras", ".h5")
 
@@ -114,5 +114,4 @@ def _call(function: Callable[[], object], *, spec: str) -> keras.Model:
 
 def _one_line(error: Exception) -> str:
     """The error's type and first line: Keras messages run to many lines, ours must be one."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return f"{type(error).__name__}: {first_line(error)}" if str(error).strip() else type(error).__name__

@@ -14,8 +14,9 @@ import optuna
 from optimizer import memory
 from optimizer.budget import Budget
 from optimizer.candidate import BuildFn, build_candidate
-from optimizer.errors import CandidateFailed
+from optimizer.errors import CandidateFailed, squeezed
 from optimizer.hparams import OptunaHyperParameters
+from optimizer.storage import set_user_attrs
 
 EVAL_BATCH_SIZE = 256
 
@@ -31,40 +32,51 @@ class Objective:
         self.interrupted: int | None = None  # the trial a Ctrl-C or SIGTERM stopped, to retry it
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
-        for key, value in self.tags.items():
-            trial.set_user_attr(key, value)
         try:
-            return self.evaluate(trial)
+            return self.evaluate(trial, first=self.tags)
         except CandidateFailed as error:
-            trial.set_user_attr("fail_reason", str(error))
+            set_user_attrs(trial, {"fail_reason": str(error)})
             raise
         except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: the run stops, the trial is retried on resume.
-            trial.set_user_attr("fail_reason", f"interrupted ({error or 'Ctrl-C'}); its parameters are retried on resume.")
+            set_user_attrs(trial, {"fail_reason": f"interrupted ({error or 'Ctrl-C'}); its parameters are retried on resume."})
             self.interrupted = trial.number
             raise
 
-    def evaluate(self, trial: Any) -> tuple[float, float]:
-        """Run every phase on ``trial`` (an Optuna trial or FixedTrial) and record what it measured."""
+    def evaluate(self, trial: Any, *, first: dict | None = None) -> tuple[float, float]:
+        """Run every phase on ``trial`` (an Optuna trial or FixedTrial) and record what it measured.
+
+        Measurements are kept in memory and written in two transactions (``set_user_attrs``), not one per key:
+        ``first`` (who runs the trial) and the costs once the candidate is built and screened, so that a candidate
+        that kills its worker still leaves them behind; the rest when the trial ends, however it ends.
+        """
         phases: dict[str, float] = {}
-        with _phase(phases, "build"):
-            # Built without memory for its weights: a candidate too large for this machine fails here, not the process.
-            model = build_candidate(_deferred(self.build), OptunaHyperParameters(trial))
-            costs = _costs(model)
-            _record(trial, **costs)
-            _record(trial, memory_mb=round(memory.check_fits(model, batch_size=self.budget.batch_size) / 2**20, 1))
-            self.screen(costs["macs"])
-            memory.allocate_variables()
-        with _phase(phases, "timing"):
-            step = self.time_steps(model)
-        _record(trial, **{f"step_time_{k}": v for k, v in step.to_dict().items()})
-        if step.median_ms > self.budget.max_step_ms:
-            raise CandidateFailed(f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}.")
-        with _phase(phases, "train"):
-            train(model, self.split, budget=self.budget)
-        with _phase(phases, "eval"):
-            accuracy = validation_accuracy(model, self.split)
-        _record(trial, accuracy=accuracy, step_time_ms=step.median_ms, **{f"{k}_s": v for k, v in phases.items()})
-        return accuracy, step.median_ms
+        attrs = dict(first or {})
+        try:
+            with _phase(phases, "sample"):
+                # Optuna's sampler proposes lazily, at the first suggest: done here, its cost is not the build's.
+                getattr(trial, "relative_params", None)
+            with _phase(phases, "build"):
+                # Built without memory for its weights: a candidate too large for this machine fails here, not the process.
+                model = build_candidate(_deferred(self.build), OptunaHyperParameters(trial))
+                attrs.update(_costs(model))
+                attrs["memory_mb"] = round(memory.check_fits(model, batch_size=self.budget.batch_size) / 2**20, 1)
+                self.screen(attrs["macs"])
+            _flush(trial, attrs)
+            with _phase(phases, "build"):
+                memory.allocate_variables()
+            with _phase(phases, "timing"):
+                step = self.time_steps(model)
+            attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
+            if step.median_ms > self.budget.max_step_ms:
+                raise CandidateFailed(f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}.")
+            with _phase(phases, "train"):
+                train(model, self.split, budget=self.budget)
+            with _phase(phases, "eval"):
+                accuracy = validation_accuracy(model, self.split)
+            attrs.update(accuracy=accuracy, step_time_ms=step.median_ms)
+            return accuracy, step.median_ms
+        finally:
+            _flush(trial, attrs | {f"{k}_s": v for k, v in phases.items()})
 
     def screen(self, macs: int) -> None:
         """Turn away, before any step runs, a candidate that even this machine's matmul peak cannot run in time.
@@ -89,7 +101,7 @@ class Objective:
         try:
             return measure_step_time(model, x=x, y=y, batch_size=self.budget.batch_size, min_time_s=self.budget.timing_s)
         except Exception as error:
-            raise CandidateFailed(f"timing failed: {type(error).__name__}: {_short(error)}") from error
+            raise CandidateFailed(f"timing failed: {type(error).__name__}: {squeezed(error)}") from error
 
 
 def train(model: keras.Model, split: Any, *, budget: Budget) -> None:
@@ -103,7 +115,7 @@ def train(model: keras.Model, split: Any, *, budget: Budget) -> None:
     try:
         history = model.fit(data, verbose=0, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()], **kwargs)
     except Exception as error:
-        raise CandidateFailed(f"training failed: {type(error).__name__}: {_short(error)}") from error
+        raise CandidateFailed(f"training failed: {type(error).__name__}: {squeezed(error)}") from error
     loss = history.history.get("loss", [math.nan])[-1]
     if not math.isfinite(loss):
         raise CandidateFailed(f"training loss became {loss} (diverged); lower the learning rate or change the candidate.")
@@ -118,7 +130,7 @@ def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     try:
         scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
     except Exception as error:
-        raise CandidateFailed(f"evaluation failed: {type(error).__name__}: {_short(error)}") from error
+        raise CandidateFailed(f"evaluation failed: {type(error).__name__}: {squeezed(error)}") from error
     return float(np.mean(np.argmax(scores, axis=-1) == y))
 
 
@@ -143,10 +155,11 @@ def _costs(model: keras.Model) -> dict[str, int]:
     return {"params": int(model.count_params()), "macs": int(total_macs(model))}
 
 
-def _record(trial: Any, **values: Any) -> None:
-    if hasattr(trial, "set_user_attr"):
-        for key, value in values.items():
-            trial.set_user_attr(key, value)
+def _flush(trial: Any, attrs: dict) -> None:
+    """Write the measurements not yet written, in one transaction."""
+    if attrs:
+        set_user_attrs(trial, attrs)
+        attrs.clear()
 
 
 @contextlib.contextmanager
@@ -155,8 +168,4 @@ def _phase(phases: dict[str, float], name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        phases[name] = round(time.perf_counter() - start, 4)
-
-
-def _short(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300]
+        phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - start, 4)

@@ -1,7 +1,8 @@
-"""The run folder's results: trials.csv, pareto.csv and pareto.png, rewritten after every trial."""
+"""The run folder's results: trials.csv, pareto.csv and pareto.png, rewritten as trials end (at most every few seconds)."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ import pandas as pd
 LEADING = ["trial", "state", "accuracy", "step_time_ms", "params", "macs", "is_pareto"]
 METRICS = [
     "step_time_first_ms", "step_time_iqr_ms", "step_time_mad_ms", "step_time_cv", "step_time_steps",
-    "build_s", "timing_s", "train_s", "eval_s", "duration_s", "device", "host", "fail_reason",
+    "sample_s", "build_s", "timing_s", "train_s", "eval_s", "duration_s", "device", "host", "fail_reason",
 ]
 
 
@@ -100,12 +101,19 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_outputs(study: optuna.Study, run_dir: Path, *, throttle_plot: bool = False) -> pd.DataFrame:
-    """Rewrite trials.csv, pareto.csv, pareto.png (and baselines.csv, if any) from the study; returns the trials frame."""
+def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False) -> pd.DataFrame | None:
+    """Rewrite trials.csv, pareto.csv, pareto.png (and baselines.csv, if any) from the study; returns the trials frame.
+
+    With ``throttle`` (after each trial of a search) nothing is written, and None returned, within
+    OUTPUTS_MIN_INTERVAL_S of the last write, and the plot only when ``_plot_is_stale``: trials of a few seconds
+    would otherwise spend a tenth of their time rewriting files. A search's last write is never throttled.
+    """
     from optimizer import baselines as baseline_rows
     from optimizer.plot import plot_front
     from optimizer.retime import retimed_values
 
+    if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < OUTPUTS_MIN_INTERVAL_S:
+        return None
     frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study), retimed=retimed_values(study))
     write_csv(frame, run_dir / "trials.csv")
     write_csv(pareto_frame(frame), run_dir / "pareto.csv")
@@ -113,25 +121,34 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle_plot: bool = F
     baselines = baseline_rows.baselines_frame(stored) if stored else None
     if baselines is not None:
         write_csv(baselines, run_dir / baseline_rows.FILE)
-    if not throttle_plot or _plot_is_stale(frame, run_dir / "pareto.png"):
+    if not throttle or _plot_is_stale(frame, run_dir / "pareto.png"):
         plot_front(frame, run_dir / "pareto.png", title=study.study_name, baselines=_complete(baselines))
+    _LAST_WRITE[run_dir] = time.monotonic()
     return frame
 
 
+OUTPUTS_MIN_INTERVAL_S = 10
+_LAST_WRITE: dict[Path, float] = {}
 _FRONTS_DRAWN: dict[Path, tuple] = {}
 PLOT_REFRESH_S = 300
+PLOT_MIN_INTERVAL_S = 30
 
 
 def _plot_is_stale(frame: pd.DataFrame, path: Path) -> bool:
-    """Whether the plot misses a change of the front, or is older than PLOT_REFRESH_S.
+    """Whether the plot misses a change of the front, or is older than PLOT_REFRESH_S; never sooner than PLOT_MIN_INTERVAL_S.
 
-    Drawing takes about a second, as long as a small trial's bookkeeping: after every trial it would slow the search,
-    so the CSVs are rewritten each trial and the picture when it would show a different front.
+    Drawing takes 0.5-1 s, as long as a small trial's bookkeeping: after every trial it would slow the search (tiny
+    trials change the front every few seconds), so the CSVs are rewritten each trial and the picture at most twice a
+    minute, when it would show a different front. The run's last write always draws.
     """
+    if not path.exists():
+        return True
+    age = time.time() - path.stat().st_mtime
     front = tuple(frame.loc[frame["is_pareto"], ["trial", "accuracy", "step_time_ms"]].itertuples(index=False))
-    fresh = path.exists() and time.time() - path.stat().st_mtime < PLOT_REFRESH_S and _FRONTS_DRAWN.get(path) == front
+    if age < PLOT_MIN_INTERVAL_S or (age < PLOT_REFRESH_S and _FRONTS_DRAWN.get(path) == front):
+        return False
     _FRONTS_DRAWN[path] = front
-    return not fresh
+    return True
 
 
 def _complete(baselines: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -128,7 +128,7 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
 def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     quiet_candidate_tracebacks()
     bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
-    write = lambda s, t: report.write_outputs(s, plan.run_dir, throttle_plot=True)  # noqa: E731
+    write = lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
     # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
     callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)

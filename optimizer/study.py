@@ -7,8 +7,8 @@ from typing import Callable
 import optuna
 from optuna.trial import TrialState
 
-from optimizer.errors import ArchoptError
-from optimizer.storage import first_line, redact
+from optimizer.errors import ArchoptError, first_line
+from optimizer.storage import redact
 
 DIRECTIONS = ("maximize", "minimize")
 METRIC_NAMES = ("accuracy", "step_time_ms")

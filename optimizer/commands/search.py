@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
-from optimizer.errors import ArchoptError
-
-DATASETS = ("mnist", "fashion_mnist", "cifar10")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

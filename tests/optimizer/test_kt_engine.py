@@ -2,7 +2,6 @@
 
 import textwrap
 
-import keras_tuner as kt
 import optuna
 import pandas as pd
 import pytest

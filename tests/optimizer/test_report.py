@@ -60,3 +60,13 @@ def test_outputs_are_written_for_an_empty_study(tmp_path) -> None:
     study = open_study(storage="sqlite:///:memory:", name="empty", sampler=optuna.samplers.RandomSampler())
     frame = write_outputs(study, tmp_path)
     assert frame.empty and pd.read_csv(tmp_path / "pareto.csv").empty
+
+
+def test_throttled_writes_skip_within_the_interval_and_the_last_write_never_does(study: optuna.Study, tmp_path) -> None:
+    assert write_outputs(study, tmp_path, throttle=True) is not None  # the first write of a run folder always happens
+    before = (tmp_path / "trials.csv").stat().st_mtime_ns
+    study.add_trial(create_trial(values=[0.99, 1.0], params={}, distributions={}))
+    assert write_outputs(study, tmp_path, throttle=True) is None  # a trial later, within the interval: nothing written
+    assert (tmp_path / "trials.csv").stat().st_mtime_ns == before
+    frame = write_outputs(study, tmp_path)  # the run's last write
+    assert len(frame) == 61 and len(pd.read_csv(tmp_path / "trials.csv")) == 61

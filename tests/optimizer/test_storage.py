@@ -7,6 +7,7 @@ import time
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 from optimizer import storage
@@ -84,3 +85,21 @@ def test_postgres_url_uses_the_driver_of_the_extra():
     assert storage.normalize_url("postgresql://u@h/db") == "postgresql+psycopg2://u@h/db"
     assert storage.normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     assert storage.is_shared("postgresql://u@h/db") and not storage.is_shared("sqlite:///x.db")
+
+
+def test_set_user_attrs_writes_every_value_in_one_transaction(study):
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    trial.set_user_attr("accuracy", 0.1)
+    statements = []
+    backend = study._storage._backend
+    sqlalchemy.event.listen(backend.engine, "commit", lambda connection: statements.append("commit"))
+    storage.set_user_attrs(trial, {"accuracy": 0.9, "macs": 12, "device": "cpu:x", "spread": [1.0, 2.5]})
+    assert statements == ["commit"]
+    assert study.trials[0].user_attrs == {"accuracy": 0.9, "macs": 12, "device": "cpu:x", "spread": [1.0, 2.5]}
+    assert trial.user_attrs["macs"] == 12  # the trial's own cached copy agrees with the storage
+
+
+def test_set_user_attrs_on_a_fixed_trial_keeps_them_in_memory():
+    trial = optuna.trial.FixedTrial({"x": 0.5})
+    storage.set_user_attrs(trial, {"accuracy": 0.9})
+    assert trial.user_attrs == {"accuracy": 0.9}
