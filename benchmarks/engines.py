@@ -175,7 +175,7 @@ def verdict(frame: pd.DataFrame, *, default: str = "optuna-tpe", baseline: str =
         target, curve = medians[baseline].iloc[-1], medians[default]
         reached = curve[curve >= target].index.min()
         budget = frame["elapsed_s"].max()
-        when = f"at {reached:.0f} s, {reached / budget:.2f} of the {budget:.0f} s" if reached == reached else f"not within {budget:.0f} s"
+        when = f"at {reached:.0f} s, {reached / budget:.2f} of the {budget:.0f} s" if pd.notna(reached) else f"not within {budget:.0f} s"
         lines.append(f"{default}'s median reaches {baseline}'s final median hypervolume ({target:.3f}) {when} (target: at most 0.50)")
     overhead = frame.groupby("engine")["overhead_s_per_trial"].median()
     if {default, kt} <= set(overhead.index):

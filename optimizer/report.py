@@ -138,8 +138,8 @@ def _plot_is_stale(frame: pd.DataFrame, path: Path) -> bool:
     """Whether the plot misses a change of the front, or is older than PLOT_REFRESH_S; never sooner than PLOT_MIN_INTERVAL_S.
 
     Drawing takes 0.5-1 s, as long as a small trial's bookkeeping: after every trial it would slow the search (tiny
-    trials change the front every few seconds), so the CSVs are rewritten each trial and the picture at most twice a
-    minute, when it would show a different front. The run's last write always draws.
+    trials change the front every few seconds), so the picture is redrawn at most twice a minute, when it would show a
+    different front (the CSVs: see ``write_outputs``). The run's last write always draws.
     """
     if not path.exists():
         return True
