@@ -27,7 +27,7 @@ def make_tuner(*, directory: Path, trials: int, seed: int):
     """A Bayesian tuner that records when each trial starts and how long its build and fit take."""
     import keras_tuner as kt
 
-    from optimizer.candidate import compile_default
+    from optimizer.space.candidate import compile_default
     from search_spaces.examples import TinyCNN
 
     clocks: dict[str, list[float]] = {"start": [], "build": [], "fit": []}
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/kt_native.txt"))
     args = parser.parse_args(argv)
-    from optimizer.datasets import load_dataset, split_validation
-    from optimizer.device import configure_threads
+    from optimizer.data.datasets import load_dataset, split_validation
+    from optimizer.measure.device import configure_threads
 
     configure_threads()
     split = split_validation(load_dataset("fashion_mnist"), val_size=500, train_size=1000, seed=args.seed)

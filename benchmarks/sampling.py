@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from optimizer.samplers import make_sampler
-from optimizer.study import DIRECTIONS
+from optimizer.study.samplers import make_sampler
+from optimizer.study.study import DIRECTIONS
 
 
 def proposal_seconds(trials: list[optuna.trial.FrozenTrial], *, sampler: str, seed: int) -> list[float]:

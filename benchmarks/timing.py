@@ -2,7 +2,7 @@
 
 Draws candidates from the default space (seeded): ``--varied`` of them spread over the range of
 costs (MAC quantiles) and ``--random`` plain random ones. Two separate processes each time every
-candidate with the trial protocol (``optimizer.timing``, the search's thread settings, batches of
+candidate with the trial protocol (``optimizer.measure.timing``, the search's thread settings, batches of
 Fashion-MNIST's shape), each candidate built, traced and timed afresh in each. The two processes
 take turns, candidate by candidate (A then B, then B then A for the next), so that the machine's
 own slow drift (on this shared 2-core VM, whole minutes run 5-10% slower, in wall and CPU time
@@ -43,12 +43,12 @@ def sample_pool(*, seed: int, size: int) -> list[dict]:
     """Feasible candidates of the default space, each as {"params", "macs"}, drawn by Optuna's random sampler."""
     import optuna
 
-    from optimizer.candidate import build_candidate
-    from optimizer.costs import total_macs
     from optimizer.errors import CandidateFailed
-    from optimizer.hparams import OptunaHyperParameters
-    from optimizer.memory import deferred_variables
-    from optimizer.spaces import load_space
+    from optimizer.measure.costs import total_macs
+    from optimizer.measure.memory import deferred_variables
+    from optimizer.space.candidate import build_candidate
+    from optimizer.space.hparams import OptunaHyperParameters
+    from optimizer.space.load import load_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     build = load_space("default", input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES)
@@ -80,11 +80,11 @@ def time_candidates(candidates: list[dict], *, batch_size: int, timing_s: float)
     """The child process: each candidate's step time with the trial protocol, and the protocol's wall time."""
     import optuna
 
-    from optimizer.candidate import build_candidate
-    from optimizer.device import configure_threads
-    from optimizer.hparams import OptunaHyperParameters
-    from optimizer.spaces import load_space
-    from optimizer.timing import measure_step_time
+    from optimizer.measure.device import configure_threads
+    from optimizer.measure.timing import measure_step_time
+    from optimizer.space.candidate import build_candidate
+    from optimizer.space.hparams import OptunaHyperParameters
+    from optimizer.space.load import load_space
 
     configure_threads()
     build = load_space("default", input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES)
@@ -167,7 +167,7 @@ def figures(first: list[dict], second: list[dict], *, varied: int) -> dict:
 
 
 def report(numbers: dict, *, args: argparse.Namespace, elapsed_s: float) -> str:
-    from optimizer.device import fingerprint
+    from optimizer.measure.device import fingerprint
 
     return "\n".join([
         f"timing benchmark: {numbers['varied_candidates']} varied + {numbers['random_candidates']} random candidates, "
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.varied, args.random, args.timing_s = 4, 6, 0.3
-    from optimizer.device import configure_threads
+    from optimizer.measure.device import configure_threads
 
     configure_threads()  # as in the children, so the printed fingerprint shows the threads they used
     start = time.perf_counter()

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _only_supervises(args: argparse.Namespace) -> bool:
-    from optimizer.supervisor import is_worker
+    from optimizer.search.supervisor import is_worker
 
     return args.command == "search" and bool(getattr(args, "trials_per_process", 0)) and not is_worker()
 

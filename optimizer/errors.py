@@ -18,6 +18,13 @@ class CandidateFailed(Exception):
     """This candidate cannot be built, timed or trained; only its trial fails."""
 
 
+def check_positive(**values: float) -> None:
+    """Refuse a value that is not a positive number (a bool is not a number here) with a one-line error."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not value > 0:
+            raise ArchoptError(f"`{name}` must be positive, but got {value!r}.")
+
+
 def first_line(error: BaseException, *, limit: int = 300) -> str:
     """The first non-empty line of an error's message (its type when there is none): for the user's one-line errors."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]

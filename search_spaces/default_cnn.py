@@ -1,7 +1,7 @@
 """The default CNN search space: the classic knobs that trade accuracy for training speed.
 
 Written with KerasTuner's HyperParameters API, so the same space drives Optuna
-(through `optimizer.hparams`) and KerasTuner's own tuners. The knob names are the
+(through `optimizer.space.hparams`) and KerasTuner's own tuners. The knob names are the
 column names of `trials.csv`.
 """
 

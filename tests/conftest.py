@@ -31,27 +31,19 @@ def fashion_dir() -> Path:
 @pytest.fixture(scope="session")
 def small_fashion_dir(tmp_path_factory, fashion_dir: Path) -> Path:
     """A small slice of the real Fashion-MNIST, rewritten in its original IDX format: fast end-to-end runs."""
-    from optimizer.formats import read_idx_dir
-    from tests.optimizer.test_formats import write_idx_dir
+    from optimizer.data.formats import read_idx_dir
+    from tests.helpers import write_idx_dir
 
     (x_train, y_train), (x_test, y_test) = read_idx_dir(fashion_dir)
     folder = tmp_path_factory.mktemp("fashion-small")
     return write_idx_dir(folder, ((x_train[:1200], y_train[:1200]), (x_test[:300], y_test[:300])))
 
 
-TINY_BUDGET = ["--train-steps", "15", "--train-size", "800", "--val-size", "300", "--timing-s", "0.1", "--batch-size", "32",
-               "--trials-per-process", "0"]  # in this process: tests read its stderr and run faster without workers
-
-
-def search_argv(out: Path, data_dir: Path, *extra: str) -> list[str]:
-    """An `archopt search` command line with a budget small enough for tests."""
-    return ["search", "--dataset", "fashion_mnist", "--data-dir", str(data_dir), "--out", str(out), *TINY_BUDGET, *extra]
-
-
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, small_fashion_dir: Path) -> Path:
     """One real search of 3 complete trials, shared by the tests that read a finished run."""
     from optimizer.cli import main
+    from tests.helpers import search_argv
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     assert main(search_argv(out, small_fashion_dir, "--trials", "3", "--sampler", "random", "--no-progress")) == 0

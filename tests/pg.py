@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 import optuna
 
-from optimizer.storage import normalize_url
+from optimizer.study.storage import normalize_url
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 # A space whose trials take about 2 s: the build sleeps, so that a test can kill a worker in the middle of a trial.

@@ -9,8 +9,9 @@ import numpy as np
 import optuna
 import pytest
 
-from optimizer import cli, run_config
-from optimizer.run_config import RunConfig
+from optimizer import cli
+from optimizer.study import run_config
+from optimizer.study.run_config import RunConfig
 
 TINY = ["--train-steps", "5", "--train-size", "200", "--val-size", "100", "--timing-s", "0.05", "--batch-size", "16", "--no-progress",
         "--trials-per-process", "0"]
@@ -70,7 +71,7 @@ def test_space_that_cannot_be_imported(capsys, tmp_path, fashion_dir):
 
 
 def test_space_whose_every_build_raises_ends_saying_why(capsys, tmp_path, fashion_dir, monkeypatch):
-    from optimizer import study
+    from optimizer.study import study
 
     monkeypatch.setattr(study, "GIVE_UP_AFTER_FAILURES", 3)  # the rule, not its overnight threshold of 25
     (tmp_path / "raises.py").write_text("def build(hp):\n    hp.Int('units', 1, 4)\n    raise ValueError('no such layer: Conv5D')\n")
@@ -139,9 +140,9 @@ class MaybeDiverging(keras_tuner.HyperModel):
 
 
 def test_candidate_whose_loss_turns_nan_fails_and_the_study_goes_on(fashion_dir, seed):
-    from optimizer.datasets import load_dataset, split_validation
+    from optimizer.data.datasets import load_dataset, split_validation
     from optimizer.errors import CandidateFailed
-    from optimizer.objective import Budget, Objective
+    from optimizer.trial.objective import Budget, Objective
 
     split = split_validation(load_dataset("fashion_mnist", data_dir=fashion_dir), val_size=100, train_size=200, seed=seed)
     study = optuna.create_study(directions=["maximize", "minimize"])
@@ -161,7 +162,7 @@ def test_pareto_of_an_unknown_device_names_the_known_ones(capsys, tmp_path):
 
 def test_fronts_are_kept_per_device_class(capsys, tmp_path):
     """A slow candidate on a fast device must not hide a candidate timed on a slow one (mixed fleets)."""
-    from optimizer.report import pareto_numbers
+    from optimizer.results.report import pareto_numbers
 
     run = _run_folder(tmp_path)
     study = optuna.load_study(study_name="run", storage=f"sqlite:///{run / 'study.db'}")

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from optimizer.defaults import FLOPS_PER_MAC_TRAINING
 from optimizer.errors import ArchoptError
 
 if TYPE_CHECKING:
     import keras
 
 # Forward pass 2 FLOPs per MAC, backward pass twice the forward: a training step is ~6 FLOPs per MAC.
-FLOPS_PER_MAC_TRAINING = 6
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,14 +40,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: the CLI imports every command to build its parser,
     # and `archopt --help` should not wait for TensorFlow.
-    from optimizer import costs, models
+    from optimizer.measure import costs
+    from optimizer.results.rebuild import trial_model
+    from optimizer.space import models
 
     if args.batch_size <= 0:
         raise ArchoptError(f"`--batch-size` must be a positive integer, but got {args.batch_size!r}.")
     if args.trial is None:
         model = models.load_model(args.model)
     else:
-        model = models.load_trial_model(Path(args.model), trial=args.trial)
+        model = trial_model(Path(args.model), trial=args.trial)
     layer_costs = costs.layer_costs(model)
     report = costs.costs_to_json(layer_costs)
     if args.time:
@@ -59,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 def _timing(model: keras.Model, *, total_macs: int, batch_size: int) -> dict:
     """Step time and achieved throughput, measured as the search measures every trial."""
     # Imported only here: a plain `explain` needs neither the timing loop nor the device.
-    from optimizer import timing
-    from optimizer.candidate import compile_default
+    from optimizer.measure import timing
+    from optimizer.space.candidate import compile_default
 
     compile_default(model)  # the search's optimizer and loss, so times compare with its trials
     x, y = _random_batches(model, batch_size=batch_size)

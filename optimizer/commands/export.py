@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from optimizer.defaults import EXPORT_EPOCHS
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="retrain one trial on the full training split and save it")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--trial", type=int, required=True, help="trial number (see pareto.csv)")
     p.add_argument("--out", type=Path, required=True, help="new folder for the SavedModel, model.keras and archopt.json")
-    p.add_argument("--epochs", type=int, default=5, help="epochs over the full training split (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=EXPORT_EPOCHS, help="epochs over the full training split (default: %(default)s)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from optimizer.export import export_trial
+    from optimizer.results.export import export_trial
 
     record = export_trial(args.run_dir, trial=args.trial, out=args.out, epochs=args.epochs)
     print(f"trial {record['trial']}: test accuracy {record['test_accuracy']:.4f} after {record['epochs']} epochs; saved to {args.out}")

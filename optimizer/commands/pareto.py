@@ -14,9 +14,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optimizer.rebuild import open_run
-    from optimizer.report import for_device, write_outputs
-    from optimizer.summary import print_summary
+    from optimizer.results.rebuild import open_run
+    from optimizer.results.report import for_device, write_outputs
+    from optimizer.results.summary import print_summary
 
     _, study = open_run(args.run_dir)
     print_summary(for_device(write_outputs(study, args.run_dir), args.device), run_dir=args.run_dir)

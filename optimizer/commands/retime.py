@@ -21,10 +21,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optimizer import assemble, retime
-    from optimizer.rebuild import open_run
-    from optimizer.report import write_outputs
-    from optimizer.summary import print_summary
+    from optimizer.results import retime
+    from optimizer.results.rebuild import open_run
+    from optimizer.results.report import write_outputs
+    from optimizer.results.summary import print_summary
+    from optimizer.study import assemble
 
     rounds = retime.DEFAULT_ROUNDS if args.rounds is None else args.rounds
     if rounds <= 0:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from optimizer.defaults import TRAIN_STEPS, TUNERS
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("search", help="search architectures for the accuracy / step-time front")
@@ -19,7 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--study", help="study name (default: the run folder's name)")
     p.add_argument("--seed", type=int, default=0, help="seeds the split, the sampler and training")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--train-steps", type=int, default=None, help="optimizer steps of training per trial (default: 300)")
+    p.add_argument("--train-steps", type=int, default=None, help=f"optimizer steps of training per trial (default: {TRAIN_STEPS})")
     p.add_argument("--epochs", type=int, default=None, help="train for whole epochs of the training subset instead")
     p.add_argument("--train-size", type=int, default=20000, help="training images per trial (default: %(default)s)")
     p.add_argument("--val-size", type=int, default=5000, help="validation images held out of training (default: %(default)s)")
@@ -33,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="run trials in worker processes of N trials each, so TensorFlow's per-model memory is "
                         "returned to the system; 0 runs every trial in this process (default: %(default)s)")
     p.add_argument("--engine", choices=("optuna", "keras-tuner"), default="optuna", help="who proposes candidates (default: %(default)s)")
-    p.add_argument("--tuner", choices=("random", "bayesian", "hyperband"), default="bayesian",
+    p.add_argument("--tuner", choices=TUNERS, default="bayesian",
                    help="KerasTuner's tuner, with --engine keras-tuner (default: %(default)s)")
     p.add_argument("--kt-lambda", type=float, default=None,
                    help="KerasTuner maximizes accuracy - kt_lambda * step_time_ms (default: 0.001, 1 point of accuracy per 10 ms)")
@@ -41,11 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optimizer import search_run
+    from optimizer.search import run as search_run
 
     plan = search_run.plan_from_args(args)
     if args.engine == "keras-tuner":
-        from optimizer import kt_engine
+        from optimizer.search import kt_engine
 
         kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
         return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)

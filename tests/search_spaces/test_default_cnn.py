@@ -6,7 +6,7 @@ import optuna
 import pytest
 from keras import layers
 
-from optimizer.hparams import OptunaHyperParameters
+from optimizer.space.hparams import OptunaHyperParameters
 from search_spaces.default_cnn import DefaultCNN, check_feasible
 
 BASE = {

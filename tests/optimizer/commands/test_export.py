@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from optimizer.cli import main
-from optimizer.export import serving_outputs
+from optimizer.results.export import serving_outputs
 
 pytestmark = pytest.mark.slow
 

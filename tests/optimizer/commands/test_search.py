@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from optimizer.cli import main
-from optimizer.report import LEADING
-from tests.conftest import search_argv
+from optimizer.results.report import LEADING
+from tests.helpers import search_argv
 
 pytestmark = pytest.mark.slow
 KNOBS = ["first_stride", "first_kernel", "num_blocks", "filters_1", "factorization", "downsample", "head", "dense_units"]

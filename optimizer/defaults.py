@@ -1,0 +1,8 @@
+"""Names and defaults that the CLI and the stages share: one light module, importable without TensorFlow."""
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10")
+TUNERS = ("random", "bayesian", "hyperband")  # KerasTuner's tuners behind `--engine keras-tuner`
+TRAIN_STEPS = 300  # optimizer steps of training per trial
+EXPORT_EPOCHS = 5  # epochs over the full training split when a trial is exported
+# A training step costs about 3x the forward pass (forward, input gradients, weight gradients), 2 FLOPs per MAC each.
+FLOPS_PER_MAC_TRAINING = 6

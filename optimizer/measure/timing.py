@@ -1,0 +1,221 @@
+"""Measure how long one compiled training step of a Keras model takes.
+
+Every trial's step time is one objective of the Pareto front, so the number has to
+repeat between processes on a noisy machine and cost only a second or two. The
+protocol, in the spirit of airbench's timing (warm up, then one plainly marked timed
+loop):
+
+1. A few fixed batches of real training data are held in memory as a repeating
+   ``tf.data`` pipeline, so no step waits on loading or preprocessing.
+2. Keras' own compiled train function runs the steps: forward, backward, optimizer
+   update and metric updates, exactly what ``fit`` runs, with the model's own
+   ``jit_compile`` and ``steps_per_execution`` (neither is forced: XLA makes small
+   CNNs slower on CPU, and changing either would trace a second train function,
+   which costs more than the whole timed loop). ``fit`` then reuses this trace.
+3. Warm-up calls, never timed, trace the function and calibrate how many train calls
+   one timed call groups so that it lasts about ``target_call_s``: long enough that
+   the clock and one-off hiccups weigh little, short enough for many calls.
+4. The timed loop times whole calls, each ended by fetching the last outputs: on a
+   GPU that waits for the queued steps; on CPU it costs microseconds.
+5. The result is the median per-step wall time over calls, with its spread, and the
+   median CPU time per step, which a crowded CPU hardly moves.
+
+Python dispatch (about 2 ms per train call on the 2-core CPU box) is part of each
+step, as it is in ``fit``; compile with ``steps_per_execution > 1`` to spread it over
+several steps, for training and timing alike.
+
+Timing trains the model: it runs before ``fit`` on the same compiled model, so its
+optimizer state is built once for both, and its weights and optimizer iterations
+move on by the timed steps (tens to hundreds) over the few timing batches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import gc
+import time
+from collections.abc import Callable, Iterator
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from optimizer.errors import ArchoptError, CandidateFailed, check_positive
+
+
+@dataclasses.dataclass(frozen=True)
+class StepTime:
+    """The per-step time of one model, in milliseconds, and how it was measured.
+
+    ``median_ms``, ``iqr_ms`` and ``mad_ms`` (the plain median absolute deviation) are
+    wall-clock. ``cv`` is robust: ``1.4826 * mad_ms / median_ms``, which estimates
+    std/mean for Gaussian noise but ignores the few calls another process interrupts.
+    ``cpu_ms`` is the median CPU time of the process per step, all threads together:
+    on a shared CPU it hardly moves with the load, where wall-clock can double, but
+    on a GPU it only counts the host's share. A timed call runs ``steps_per_call``
+    steps, in train calls of ``steps_per_execution`` steps each.
+    """
+
+    median_ms: float
+    iqr_ms: float
+    mad_ms: float
+    cv: float
+    cpu_ms: float
+    steps: int
+    calls: int
+    steps_per_call: int
+    steps_per_execution: int
+    batch_size: int
+    jit_compile: bool
+    warmup_s: float
+    timed_s: float
+
+    def to_dict(self) -> dict[str, float | int | bool]:
+        return dataclasses.asdict(self)
+
+
+def measure_step_time(
+    model: keras.Model,
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    min_time_s: float = 1.0,
+    min_calls: int = 3,
+    max_calls: int = 200,
+    warmup_calls: int = 2,
+    target_call_s: float = 0.05,
+) -> StepTime:
+    """Time the compiled training step of ``model`` on the full batches of ``(x, y)``.
+
+    ``model`` must be compiled. After the tracing call and at most ``warmup_calls``
+    calibration calls, timed calls of about ``target_call_s`` each go on until they add
+    up to ``min_time_s`` and number ``min_calls``, or until they number ``max_calls``.
+    """
+    check_positive(batch_size=batch_size, min_calls=min_calls, max_calls=max_calls)
+    check_positive(min_time_s=min_time_s, target_call_s=target_call_s)
+    iterator = iter(_fixed_batches(x, y, batch_size=batch_size))
+    model.make_train_function()
+    train = functools.partial(model.train_function, iterator)
+    try:
+        start = time.perf_counter()
+        repeats = _warm_up(train, calls=warmup_calls, target_s=target_call_s)
+        warmup_s = time.perf_counter() - start
+        clocks = _timed_calls(train, repeats, min_time_s=min_time_s, min_calls=min_calls, max_calls=max_calls)
+    except tf.errors.ResourceExhaustedError as error:
+        raise CandidateFailed(f"Out of memory while timing a batch of {batch_size}: {error.message}") from None
+    steps_per_call = repeats * model.steps_per_execution
+    return _summarize(clocks, model=model, steps_per_call=steps_per_call, batch_size=batch_size, warmup_s=warmup_s)
+
+
+def _summarize(
+    clocks: np.ndarray, *, model: keras.Model, steps_per_call: int, batch_size: int, warmup_s: float
+) -> StepTime:
+    """Per-step statistics of the ``(calls, 2)`` wall and CPU seconds of the timed calls."""
+    per_step_ms = clocks[:, 0] * 1e3 / steps_per_call
+    median = float(np.median(per_step_ms))
+    q1, q3 = np.percentile(per_step_ms, [25, 75])
+    mad = float(np.median(np.abs(per_step_ms - median)))
+    return StepTime(
+        median_ms=median, iqr_ms=float(q3 - q1), mad_ms=mad, cv=1.4826 * mad / median,
+        cpu_ms=float(np.median(clocks[:, 1])) * 1e3 / steps_per_call,
+        steps=len(clocks) * steps_per_call, calls=len(clocks), steps_per_call=steps_per_call,
+        steps_per_execution=model.steps_per_execution, batch_size=batch_size,
+        jit_compile=bool(model.jit_compile), warmup_s=warmup_s, timed_s=float(clocks[:, 0].sum()),
+    )
+
+
+def _fixed_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int) -> tf.data.Dataset:
+    """Every full batch of ``(x, y)``, cached in memory and repeated forever.
+
+    The batch dimension stays unknown, as in a training pipeline, so ``fit`` on batches
+    of the same dtypes reuses the train function traced here instead of tracing another.
+    """
+    if len(x) != len(y):
+        raise ArchoptError(f"`x` and `y` must have as many rows, but got {len(x)} and {len(y)}.")
+    full = len(x) // batch_size * batch_size
+    if full == 0:
+        raise ArchoptError(f"Timing needs at least one batch of {batch_size} rows, but got {len(x)}.")
+    batches = tf.data.Dataset.from_tensor_slices((x[:full], y[:full])).batch(batch_size)
+    return batches.cache().repeat()
+
+
+def _call(train: Callable[[], dict], repeats: int) -> tuple[float, float]:
+    """Wall and process-CPU seconds of ``repeats`` train calls, ended by fetching the last outputs."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(repeats):
+        logs = train()
+    keras.tree.map_structure(np.asarray, logs)  # on a GPU, waits for the queued steps
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _warm_up(train: Callable[[], dict], *, calls: int, target_s: float) -> int:
+    """Trace, warm up, and return how many train calls make a timed call last ``target_s``."""
+    train()  # traces and compiles: by far the slowest call
+    repeats = 1
+    for _ in range(max(calls, 1)):
+        seconds, _ = _call(train, repeats)
+        # Each estimate comes from a longer call, so its overheads weigh less in it.
+        estimate = max(1, round(repeats * target_s / seconds))
+        if estimate == repeats:  # settled: a slow model's one step already fills a call
+            break
+        repeats = estimate
+    return repeats
+
+
+def _timed_calls(
+    train: Callable[[], dict], repeats: int, *, min_time_s: float, min_calls: int, max_calls: int
+) -> np.ndarray:
+    """The timed loop: wall and CPU seconds per call, and nothing else under the clocks."""
+    clocks: list[tuple[float, float]] = []
+    wall = 0.0
+    with _gc_paused():
+        while len(clocks) < max_calls and (len(clocks) < min_calls or wall < min_time_s):
+            clocks.append(_call(train, repeats))
+            wall += clocks[-1][0]
+    return np.asarray(clocks)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Keep Python's garbage collector out of the timed calls, as ``timeit`` does.
+
+    No ``gc.collect()`` first: with TensorFlow loaded it takes about 0.5 s here.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@functools.cache
+def peak_gflops(*, size: int = 1024, dtype: str = "float32") -> float:
+    """This machine's measured matrix-multiply speed with TensorFlow, in GFLOP/s.
+
+    The fastest of several ``size x size`` products (``2 * size**3`` flops each), chained
+    inside one graph so none can be skipped or merged; cached per process.
+    """
+    check_positive(size=size)
+    a = tf.random.normal((size, size), dtype=dtype)
+    b = tf.random.normal((size, size), dtype=dtype) / size**0.5  # keeps the chain's scale
+
+    @tf.function
+    def chain(repeats: tf.Tensor) -> tf.Tensor:
+        c = a
+        for _ in tf.range(repeats):
+            c = tf.linalg.matmul(c, b)
+        return tf.reduce_sum(c)  # a scalar to fetch: waits for the device, copies nothing
+
+    repeats = tf.constant(4)
+    chain(repeats).numpy()  # traces and warms up
+    seconds = []
+    for _ in range(7):
+        start = time.perf_counter()
+        chain(repeats).numpy()
+        seconds.append((time.perf_counter() - start) / 4)
+    return 2 * size**3 / min(seconds) / 1e9  # the fastest run: a peak, and the least disturbed by other processes

@@ -1,0 +1,71 @@
+"""Export a chosen trial: retrain it on the whole training split, test it once, save it three ways."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from optimizer.defaults import EXPORT_EPOCHS
+from optimizer.errors import ArchoptError
+from optimizer.results.rebuild import complete_trial, open_run, rebuild_model
+from optimizer.study.assemble import load_split
+from optimizer.trial.objective import accuracy
+
+SAVED_MODEL_SIGNATURE = "serving_default"
+
+
+def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_EPOCHS) -> dict:
+    """Write a SavedModel, model.keras and archopt.json for trial ``trial``; returns the JSON record."""
+    if epochs <= 0:
+        raise ArchoptError(f"`--epochs` must be a positive integer, but got {epochs!r}.")
+    config, study = open_run(run_dir)
+    frozen = complete_trial(study, number=trial)
+    out = _make_folder(out)
+    dataset, _ = load_split(config)
+    keras.utils.set_random_seed(config.seed)
+    model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+    # The full training split (training + validation images): selection is over, so nothing is held back but the test set.
+    model.fit(dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs, shuffle=True, verbose=2)
+    record = _record(config, frozen, epochs=epochs, test_accuracy=accuracy(model, dataset.x_test, dataset.y_test))
+    save(model, out)
+    (out / "archopt.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def save(model: keras.Model, out: Path) -> None:
+    """A TensorFlow SavedModel (serving_default takes image batches) and the .keras file beside it."""
+    model.export(str(out), format="tf_saved_model", verbose=False)
+    model.save(out / "model.keras")
+
+
+def _record(config, frozen, *, epochs: int, test_accuracy: float) -> dict:
+    keep = ("params", "macs", "step_time_ms", "accuracy", "device")
+    return {
+        "trial": frozen.number, "study": config.study, "dataset": config.dataset, "space": config.space,
+        "knobs": frozen.params, "epochs": epochs, "test_accuracy": test_accuracy,
+        "validation_accuracy": frozen.values[0], "step_time_ms": frozen.values[1],
+        **{k: v for k, v in frozen.user_attrs.items() if k in keep and k not in ("accuracy", "step_time_ms")},
+    }
+
+
+def _make_folder(out: Path) -> Path:
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ArchoptError(f"export folder `{out}` is not empty; choose a new folder.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ArchoptError(f"cannot create export folder `{out}`: {error.strerror}.") from None
+    return out
+
+
+def serving_outputs(saved_model_dir: Path, images: np.ndarray) -> np.ndarray:
+    """Run the SavedModel's serving_default signature, as a TF Serving client would."""
+    loaded = tf.saved_model.load(str(saved_model_dir))
+    signature = loaded.signatures[SAVED_MODEL_SIGNATURE]
+    (output,) = signature(tf.constant(images, dtype=tf.float32)).values()
+    return output.numpy()

@@ -1,0 +1,132 @@
+"""The run folder's results: trials.csv, pareto.csv and pareto.png, rewritten as trials end (at most every few seconds)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import optuna
+import pandas as pd
+
+from optimizer.errors import ArchoptError
+from optimizer.results import baselines as baseline_rows
+from optimizer.results import front
+from optimizer.results.front import LEADING, METRICS
+from optimizer.results.plot import plot_front
+from optimizer.results.retime import retimed_trials, retimed_values
+
+def pareto_numbers(study: optuna.Study) -> set[int]:
+    """Numbers of the trials on their device class's front, with re-timed step times where the front was re-timed."""
+    return front.pareto_numbers(retimed_trials(study))
+
+
+def for_device(frame: pd.DataFrame, device: str | None) -> pd.DataFrame:
+    """The rows of one device class (all rows for None); an unknown class names the ones there are."""
+    if device is None:
+        return frame
+    known = sorted(frame["device"].dropna().unique()) if "device" in frame else []
+    if device not in known:
+        raise ArchoptError(f"no trial ran on device {device!r}; this run's devices are: {', '.join(map(repr, known)) or 'none'}.")
+    return frame[frame["device"] == device]
+
+
+def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int], retimed: dict[int, float] | None = None) -> pd.DataFrame:
+    """One row per trial: the fixed leading columns, then one column per knob, then the measurements.
+
+    ``step_time_ms`` is the re-timed value where ``retimed`` has one; the first measurement stays in ``step_time_first_ms``.
+    """
+    rows = [_row(t, pareto=pareto, retimed=retimed or {}) for t in trials]
+    _explain_stale_failures(rows, trials)
+    knobs = list(dict.fromkeys(k for t in trials for k in t.params))
+    frame = pd.DataFrame(rows, columns=list(dict.fromkeys(LEADING + knobs + METRICS + [c for r in rows for c in r])))
+    return frame.astype({"is_pareto": bool})
+
+
+def _explain_stale_failures(rows: list[dict], trials: Sequence[optuna.trial.FrozenTrial]) -> None:
+    """Give a reason to trials Optuna failed for a stale heartbeat.
+
+    Optuna fails them itself, before the next trial, and a finished trial takes no more attributes; its retry, though,
+    records ``retry_of``, which says what happened.
+    """
+    retries = {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
+    for row in rows:
+        if row["state"] == "FAIL" and not row.get("fail_reason") and row["trial"] in retries:
+            row["fail_reason"] = f"its worker stopped sending heartbeats (killed or lost); retried as trial {retries[row['trial']]}."
+
+
+def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int], retimed: dict[int, float]) -> dict:
+    attrs = trial.user_attrs
+    row = {"trial": trial.number, "state": trial.state.name, "is_pareto": trial.number in pareto}
+    if trial.values:
+        row["accuracy"], row["step_time_first_ms"] = trial.values
+        row["step_time_ms"] = retimed.get(trial.number, row["step_time_first_ms"])
+    row |= {k: v for k, v in attrs.items() if k not in row and not isinstance(v, (dict, list))}
+    row |= trial.params
+    if trial.duration is not None:
+        row["duration_s"] = round(trial.duration.total_seconds(), 3)
+    return row
+
+
+def pareto_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The non-dominated rows, fastest first."""
+    return frame[frame["is_pareto"]].sort_values(["step_time_ms", "accuracy"], ascending=[True, False])
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write through a temporary file so a run killed mid-write leaves the previous file intact."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False) -> pd.DataFrame | None:
+    """Rewrite trials.csv, pareto.csv, pareto.png (and baselines.csv, if any) from the study; returns the trials frame.
+
+    With ``throttle`` (after each trial of a search) nothing is written, and None returned, within
+    OUTPUTS_MIN_INTERVAL_S of the last write, and the plot only when ``_plot_is_stale``: trials of a few seconds
+    would otherwise spend a tenth of their time rewriting files. A search's last write is never throttled.
+    """
+    if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < OUTPUTS_MIN_INTERVAL_S:
+        return None
+    frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study), retimed=retimed_values(study))
+    write_csv(frame, run_dir / "trials.csv")
+    write_csv(pareto_frame(frame), run_dir / "pareto.csv")
+    stored = baseline_rows.stored(study)
+    baselines = baseline_rows.baselines_frame(stored) if stored else None
+    if baselines is not None:
+        write_csv(baselines, run_dir / baseline_rows.FILE)
+    if not throttle or _plot_is_stale(frame, run_dir / "pareto.png"):
+        plot_front(frame, run_dir / "pareto.png", title=study.study_name, baselines=_complete(baselines))
+    _LAST_WRITE[run_dir] = time.monotonic()
+    return frame
+
+
+OUTPUTS_MIN_INTERVAL_S = 10
+_LAST_WRITE: dict[Path, float] = {}
+_FRONTS_DRAWN: dict[Path, tuple] = {}
+PLOT_REFRESH_S = 300
+PLOT_MIN_INTERVAL_S = 30
+
+
+def _plot_is_stale(frame: pd.DataFrame, path: Path) -> bool:
+    """Whether the plot misses a change of the front, or is older than PLOT_REFRESH_S; never sooner than PLOT_MIN_INTERVAL_S.
+
+    Drawing takes 0.5-1 s, as long as a small trial's bookkeeping: after every trial it would slow the search (tiny
+    trials change the front every few seconds), so the picture is redrawn at most twice a minute, when it would show a
+    different front (the CSVs: see ``write_outputs``). The run's last write always draws.
+    """
+    if not path.exists():
+        return True
+    age = time.time() - path.stat().st_mtime
+    front = tuple(frame.loc[frame["is_pareto"], ["trial", "accuracy", "step_time_ms"]].itertuples(index=False))
+    if age < PLOT_MIN_INTERVAL_S or (age < PLOT_REFRESH_S and _FRONTS_DRAWN.get(path) == front):
+        return False
+    _FRONTS_DRAWN[path] = front
+    return True
+
+
+def _complete(baselines: pd.DataFrame | None) -> pd.DataFrame | None:
+    return None if baselines is None else baselines[baselines["state"] == "COMPLETE"]

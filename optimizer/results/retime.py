@@ -1,0 +1,132 @@
+"""Re-timing the front: noise promotes lucky candidates, so the front members are measured again.
+
+Every front member and every baseline is timed in interleaved rounds (round-robin, with the
+order rotated each round), so slow drift of the machine hits all of them alike; each one's
+re-timed step time is the median of its rounds. The front is then recomputed by Optuna from
+the re-timed values.
+
+A re-timing can promote a trial that was not on the first front (its rival was demoted). Such a
+trial was timed only once, so it is re-timed too, in a further pass, until every member of the
+front has been re-timed (at most ``max_passes`` passes; each usually adds none or one or two).
+
+Optuna has no public API to edit a finished trial, so the re-timings are stored as one study
+user attribute, ``retimed`` (trial number -> re-timed step time and its rounds); each re-timing
+replaces the entries of its device class's trials as a whole, starting again from the first
+timings; ``report`` prefers them over the trial's first value, which stays in the trial and in
+the ``step_time_first_ms`` column.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+import optuna
+from optuna.trial import FrozenTrial
+
+from optimizer.results import baselines, front
+from optimizer.results.front import with_step_times
+
+ATTR = "retimed"
+DEFAULT_ROUNDS = 3
+MAX_PASSES = 3
+
+
+def retimed_values(study: optuna.Study) -> dict[int, float]:
+    """Trial number -> re-timed step time (ms), from the last re-timing of this study."""
+    return {int(k): float(v["step_time_ms"]) for k, v in study.user_attrs.get(ATTR, {}).items()}
+
+
+def retimed_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's complete trials with their re-timed step times: what ``report`` draws the front from."""
+    return with_step_times(study.get_trials(deepcopy=False), retimed_values(study))
+
+
+def front_numbers(trials: Sequence[FrozenTrial], *, step_times: dict[int, float]) -> set[int]:
+    """The front ``report`` would draw if ``step_times`` were the stored re-timings."""
+    return front.pareto_numbers(with_step_times(trials, step_times))
+
+
+def interleaved(timers: dict[Hashable, Callable[[], float]], *, rounds: int) -> dict[Hashable, list[float]]:
+    """Call every timer once per round, round-robin; the starting timer moves on by one each round."""
+    keys = list(timers)
+    times: dict[Hashable, list[float]] = {k: [] for k in keys}
+    for r in range(rounds if keys else 0):
+        start = r % len(keys)
+        for key in keys[start:] + keys[:start]:
+            times[key].append(float(timers[key]()))
+    return times
+
+
+def retime(
+    trials: Sequence[FrozenTrial],
+    *,
+    timer_for: Callable[[Hashable], Callable[[], float]],
+    extra: Iterable[Hashable] = (),
+    rounds: int = DEFAULT_ROUNDS,
+    max_passes: int = MAX_PASSES,
+) -> dict[Hashable, list[float]]:
+    """Re-time the front (and the ``extra`` keys, e.g. baselines, in the first pass) until it is stable.
+
+    ``timer_for(key)`` prepares one model (a trial number or an extra key) and returns a function
+    that times it once, in ms. Returns every key's per-round times.
+    """
+    times: dict[Hashable, list[float]] = {}
+    pending: list[Hashable] = sorted(front_numbers(trials, step_times={})) + list(extra)
+    for _ in range(max_passes):
+        if not pending:
+            break
+        times |= interleaved({key: timer_for(key) for key in pending}, rounds=rounds)
+        front = front_numbers(trials, step_times=_trial_medians(times))
+        pending = sorted(front - set(times))
+    return times
+
+
+def _trial_medians(times: dict[Hashable, list[float]]) -> dict[int, float]:
+    return {k: statistics.median(v) for k, v in times.items() if isinstance(k, int)}
+
+
+def retime_study(study: optuna.Study, objective: Any, *, rounds: int = DEFAULT_ROUNDS) -> dict[Hashable, list[float]]:
+    """Re-time ``study``'s front and its baselines with ``objective``'s data and budget, and store the results."""
+    rows = baselines.stored(study)
+    trials = _this_device(study.get_trials(deepcopy=False), device=objective.tags.get("device"))
+    by_number = {t.number: t for t in trials}
+    extra = [("baseline", name) for name, row in rows.items() if row.get("state") == "COMPLETE"]
+
+    def timer_for(key: Hashable) -> Callable[[], float]:
+        model = _baseline_model(rows[key[1]]["model"]) if isinstance(key, tuple) else _trial_model(objective, by_number[key])
+        return lambda: objective.time_steps(model).median_ms
+
+    times = retime(trials, timer_for=timer_for, extra=extra, rounds=rounds)
+    others = {k: v for k, v in study.user_attrs.get(ATTR, {}).items() if int(k) not in by_number}
+    study.set_user_attr(ATTR, others | {str(k): _record(v) for k, v in times.items() if isinstance(k, int)})
+    for (_, name), ms in ((k, v) for k, v in times.items() if isinstance(k, tuple)):
+        rows[name] |= _record(ms)
+    if extra:
+        baselines.store(study, rows)
+    return times
+
+
+def _this_device(trials: Sequence[FrozenTrial], *, device: str | None) -> list[FrozenTrial]:
+    """The trials measured on this machine's device class: only those can be re-timed here (the others keep theirs)."""
+    return [t for t in trials if device is None or t.user_attrs.get("device", device) == device]
+
+
+def _record(rounds_ms: list[float]) -> dict:
+    return {"step_time_ms": statistics.median(rounds_ms), "step_time_rounds_ms": [round(ms, 4) for ms in rounds_ms]}
+
+
+def _trial_model(objective: Any, trial: FrozenTrial):
+    # Keras is imported here, not above: the supervisor imports this module and must not load TensorFlow.
+    from optimizer.space.candidate import build_candidate
+    from optimizer.space.hparams import OptunaHyperParameters
+
+    return build_candidate(objective.build, OptunaHyperParameters(optuna.trial.FixedTrial(trial.params)))
+
+
+def _baseline_model(spec: str):
+    from optimizer.space.candidate import compile_default  # Keras: kept out of the supervisor (see _trial_model)
+
+    model = baselines.fresh_model(spec)
+    compile_default(model)
+    return model

@@ -1,0 +1,34 @@
+"""The end-of-search summary printed to the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from optimizer.errors import ArchoptError
+from optimizer.results.baselines import FILE, dominance_lines
+from optimizer.results.report import pareto_frame
+
+COLUMNS = ["trial", "accuracy", "step_time_ms", "params", "macs"]
+
+
+def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
+    states = frame["state"].value_counts() if len(frame) else pd.Series(dtype=int)
+    complete = int(states.get("COMPLETE", 0))
+    print(f"{len(frame)} trials in {run_dir}: {complete} complete, {int(states.get('FAIL', 0))} failed.")
+    if complete == 0:
+        reasons = frame.get("fail_reason", pd.Series(dtype=str)).dropna()
+        why = reasons.mode().iloc[0] if len(reasons) else "no candidate was tried"
+        raise ArchoptError(f"no trial completed; most often: {why}")
+    front = pareto_frame(frame)[COLUMNS]
+    print(f"Pareto front ({len(front)} trials, fastest first):")
+    print(front.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    _print_baselines(pareto_frame(frame), run_dir=run_dir)
+    print(f"Results: {run_dir / 'trials.csv'}, {run_dir / 'pareto.csv'}, {run_dir / 'pareto.png'}")
+
+
+def _print_baselines(front: pd.DataFrame, *, run_dir: Path) -> None:
+    """Which front members dominate each baseline, and by how much (from the baselines.csv just written)."""
+    if (run_dir / FILE).is_file():
+        print("\n".join(dominance_lines(front, pd.read_csv(run_dir / FILE))))

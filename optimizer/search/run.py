@@ -1,0 +1,171 @@
+"""A search run from validated settings to written results: the side-effecting edge of `archopt search`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import signal
+from pathlib import Path
+
+from optuna.trial import TrialState
+
+from optimizer.defaults import DATASETS, TRAIN_STEPS
+from optimizer.errors import ArchoptError, CandidateFailed
+from optimizer.results import baselines, report, retime
+from optimizer.results.summary import print_summary
+from optimizer.search import supervisor
+from optimizer.search.durations import parse_duration
+from optimizer.study import run_config
+from optimizer.study import study as studies
+from optimizer.study.progress import ProgressBar, quiet_candidate_tracebacks
+from optimizer.study.run_config import RunConfig
+from optimizer.study.samplers import DEFAULT_SAMPLER, SAMPLERS
+from optimizer.study.storage import fail_stale, retry
+from optimizer.trial.budget import Budget
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    run_dir: Path
+    config: RunConfig
+    sampler: str
+    n_trials: int
+    timeout: float | None
+    baselines: tuple[str, ...] = ()  # MODEL specs measured with the trial protocol once the search ends
+    trials_per_process: int = 0  # 0: every trial in this process; N: workers of N trials (see supervisor)
+
+
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """Check every flag before anything slow happens (pure: no files, no TensorFlow)."""
+    if args.dataset not in DATASETS:
+        raise ArchoptError(f"unknown dataset {args.dataset!r}; expected one of: {', '.join(DATASETS)}.")
+    sampler = args.sampler or DEFAULT_SAMPLER
+    if sampler not in SAMPLERS:
+        raise ArchoptError(f"unknown sampler {sampler!r}; expected one of: {', '.join(SAMPLERS)}.")
+    run_dir = Path(args.out or Path("results") / f"{args.dataset}-{_slug(args.space)}")
+    budget = _budget(args)
+    config = RunConfig(
+        dataset=args.dataset, space=args.space, data_dir=args.data_dir, seed=args.seed,
+        storage=args.storage or f"sqlite:///{run_dir.resolve() / 'study.db'}", study=args.study or run_dir.resolve().name,
+        val_size=_positive("--val-size", args.val_size), train_size=_positive("--train-size", args.train_size), budget=budget,
+    )
+    return Plan(run_dir=run_dir, config=config, sampler=sampler, n_trials=_positive("--trials", args.trials), timeout=_timeout(args.timeout),
+                baselines=tuple(getattr(args, "baseline", None) or ()), trials_per_process=_per_process(args))
+
+
+def _per_process(args: argparse.Namespace) -> int:
+    value = getattr(args, "trials_per_process", 0)
+    if value < 0:
+        raise ArchoptError(f"`--trials-per-process` must be 0 (all in one process) or positive, but got {value!r}.")
+    return value
+
+
+def _budget(args: argparse.Namespace) -> Budget:
+    steps = None if args.epochs is not None else (TRAIN_STEPS if args.train_steps is None else args.train_steps)
+    return Budget(batch_size=args.batch_size, train_steps=steps, epochs=args.epochs, timing_s=args.timing_s, max_step_ms=args.max_step_ms)
+
+
+def _positive(flag: str, value: object) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise ArchoptError(f"`{flag}` must be a positive integer, but got {value!r}.")
+    return number
+
+
+def _timeout(text: str | None) -> float | None:
+    try:
+        return None if text is None else parse_duration(text)
+    except ValueError as error:
+        raise ArchoptError(str(error)) from None
+
+
+def _slug(space: str) -> str:
+    name = space.rpartition(":")[2] if ":" in space else space
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lower() or "space"
+
+
+def prepare_run_dir(plan: Plan) -> None:
+    """Create the run folder and record its settings, or check them against the run being resumed."""
+    try:
+        plan.run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ArchoptError(f"cannot create output folder `{plan.run_dir}`: {error.strerror}.") from None
+    path = plan.run_dir / run_config.FILE
+    if path.exists():
+        run_config.check_resume(saved=run_config.load(plan.run_dir), new=plan.config)
+    else:
+        run_config.save(plan.config, plan.run_dir)
+
+
+def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None) -> int:
+    """Run the search until --trials complete trials, --timeout, Ctrl-C or SIGTERM; results survive all four.
+
+    With ``plan.trials_per_process`` (and the command line in ``argv``), this process only supervises workers that
+    run the trials; each worker comes back here.
+    """
+    prepare_run_dir(plan)
+    if plan.trials_per_process and argv is not None and not supervisor.is_worker():
+        return supervisor.supervise(argv, timeout=plan.timeout)
+    plan = dataclasses.replace(plan, timeout=supervisor.remaining_timeout(plan.timeout))
+    # Keras and TensorFlow, imported here and not above: the supervisor runs this module too and must not load them.
+    from optimizer.measure.device import configure_threads
+    from optimizer.study import assemble
+
+    # The storage first: an unreachable URL is reported before minutes of data loading.
+    study = assemble.study_for(plan.config, sampler=plan.sampler)
+    configure_threads()  # before loading any model runs a TensorFlow op
+    # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same weights.
+    baselines.check_specs(plan.baselines)
+    objective = assemble.objective_for(plan.config)
+    return _optimize(study, objective, plan=plan, progress=progress)
+
+
+def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
+    quiet_candidate_tracebacks()
+    bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
+    write = lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
+    # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
+    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        if studies.count(study, TrialState.COMPLETE) < plan.n_trials:
+            quota = plan.trials_per_process if supervisor.is_worker() else None
+            study.optimize(objective, n_trials=quota, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        bar.close()
+        if getattr(objective, "interrupted", None) is not None:
+            retry(study, objective.interrupted)  # the interrupted trial's parameters run first on resume
+        frame = report.write_outputs(study, plan.run_dir)
+    if supervisor.is_worker() and _search_goes_on(study, plan=plan):
+        return supervisor.EXIT_MORE
+    finished = _finish(study, objective, plan=plan)
+    frame = frame if finished is None else finished
+    print_summary(frame, run_dir=plan.run_dir)
+    return 0
+
+
+def _search_goes_on(study, *, plan: Plan) -> bool:
+    """Whether this worker stopped only at its quota: trials to go, time left, and not every candidate failing."""
+    complete, failed = studies.count(study, TrialState.COMPLETE), studies.count(study, TrialState.FAIL)
+    hopeless = complete == 0 and failed >= studies.GIVE_UP_AFTER_FAILURES
+    left = supervisor.remaining_timeout(None)  # None: no --timeout
+    return complete < plan.n_trials and (left is None or left > 1.0) and not hopeless
+
+
+def _finish(study, objective, *, plan: Plan):
+    """After the search: measure new baselines, re-time the front with them, rewrite the outputs."""
+    if not studies.count(study, TrialState.COMPLETE):
+        return None  # nothing to compare with; the summary says why
+    baselines.measure_missing(study, objective, specs=plan.baselines)
+    retime.retime_study(study, objective)
+    return report.write_outputs(study, plan.run_dir)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (a scheduler ending the job) stops exactly like Ctrl-C: the running trial fails, results are written.
+    raise KeyboardInterrupt(f"signal {signum}")

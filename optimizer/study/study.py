@@ -1,0 +1,44 @@
+"""Opening the two-objective Optuna study and running it with archopt's stopping rules."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import optuna
+from optuna.trial import TrialState
+
+from optimizer.errors import ArchoptError, first_line
+from optimizer.study.storage import redact
+
+DIRECTIONS = ("maximize", "minimize")
+METRIC_NAMES = ("accuracy", "step_time_ms")
+GIVE_UP_AFTER_FAILURES = 25
+
+
+def open_study(*, storage: str | optuna.storages.BaseStorage, name: str, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
+    """Create the study, or load it to resume: every earlier trial is kept."""
+    try:
+        study = optuna.create_study(
+            storage=storage, study_name=name, directions=list(DIRECTIONS), sampler=sampler, load_if_exists=True
+        )
+    except ValueError as error:  # e.g. an existing study with other directions.
+        raise ArchoptError(f"cannot use study {name!r}: {error}") from error
+    except Exception as error:  # SQLAlchemy's errors for an unreachable or unusable storage.
+        raise ArchoptError(f"cannot open storage {redact(storage)}: {type(error).__name__}: {first_line(error)}") from error
+    study.set_metric_names(list(METRIC_NAMES))
+    return study
+
+
+def count(study: optuna.Study, *states: TrialState) -> int:
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def stop_when_hopeless(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Stop a study whose candidates all fail, instead of failing forever overnight."""
+    if count(study, TrialState.COMPLETE) == 0 and count(study, TrialState.FAIL) >= GIVE_UP_AFTER_FAILURES:
+        study.stop()
+
+
+def stop_at(n_complete: int) -> Callable:
+    """Stop once the study holds ``n_complete`` complete trials, counted across every worker."""
+    return optuna.study.MaxTrialsCallback(n_complete, states=(TrialState.COMPLETE,))

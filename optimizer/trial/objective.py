@@ -1,0 +1,167 @@
+"""One trial: build a candidate, measure its step time, train it briefly, score it on validation data."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from typing import Any, Iterator
+
+import keras
+import numpy as np
+import optuna
+
+from optimizer.data.datasets import to_tf_dataset
+from optimizer.defaults import FLOPS_PER_MAC_TRAINING
+from optimizer.errors import CandidateFailed, squeezed
+from optimizer.measure import memory
+from optimizer.measure.costs import total_macs
+from optimizer.measure.timing import measure_step_time, peak_gflops
+from optimizer.space.candidate import BuildFn, build_candidate
+from optimizer.space.hparams import OptunaHyperParameters
+from optimizer.trial.attrs import set_user_attrs
+from optimizer.trial.budget import Budget
+
+EVAL_BATCH_SIZE = 256
+
+
+class Objective:
+    """The callable Optuna optimizes: returns (validation accuracy, step time in ms)."""
+
+    def __init__(self, *, build: BuildFn, split: Any, budget: Budget = Budget(), tags: dict | None = None) -> None:
+        self.build = build
+        self.split = split
+        self.budget = budget
+        self.tags = tags or {}
+        self.interrupted: int | None = None  # the trial a Ctrl-C or SIGTERM stopped, to retry it
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
+        try:
+            return self.evaluate(trial, first=self.tags)
+        except CandidateFailed as error:
+            set_user_attrs(trial, {"fail_reason": str(error)})
+            raise
+        except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: the run stops, the trial is retried on resume.
+            set_user_attrs(trial, {"fail_reason": f"interrupted ({error or 'Ctrl-C'}); its parameters are retried on resume."})
+            self.interrupted = trial.number
+            raise
+
+    def evaluate(self, trial: Any, *, first: dict | None = None) -> tuple[float, float]:
+        """Run every phase on ``trial`` (an Optuna trial or FixedTrial) and record what it measured.
+
+        Measurements are kept in memory and written in two transactions (``set_user_attrs``), not one per key:
+        ``first`` (who runs the trial) and the costs once the candidate is built and screened, so that a candidate
+        that kills its worker still leaves them behind; the rest when the trial ends, however it ends.
+        """
+        phases: dict[str, float] = {}
+        attrs = dict(first or {})
+        try:
+            with _phase(phases, "sample"):
+                # Optuna's sampler proposes lazily, at the first suggest: done here, its cost is not the build's.
+                getattr(trial, "relative_params", None)
+            with _phase(phases, "build"):
+                # Built without memory for its weights: a candidate too large for this machine fails here, not the process.
+                model = build_candidate(_deferred(self.build), OptunaHyperParameters(trial))
+                attrs.update(_costs(model))
+                attrs["memory_mb"] = round(memory.check_fits(model, batch_size=self.budget.batch_size) / 2**20, 1)
+                self.screen(attrs["macs"])
+            _flush(trial, attrs)
+            with _phase(phases, "build"):
+                memory.allocate_variables()
+            with _phase(phases, "timing"):
+                step = self.time_steps(model)
+            attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
+            if step.median_ms > self.budget.max_step_ms:
+                raise CandidateFailed(f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}.")
+            with _phase(phases, "train"):
+                train(model, self.split, budget=self.budget)
+            with _phase(phases, "eval"):
+                accuracy = validation_accuracy(model, self.split)
+            attrs.update(accuracy=accuracy, step_time_ms=step.median_ms)
+            return accuracy, step.median_ms
+        finally:
+            _flush(trial, attrs | {f"{k}_s": v for k, v in phases.items()})
+
+    def screen(self, macs: int) -> None:
+        """Turn away, before any step runs, a candidate that even this machine's matmul peak cannot run in time.
+
+        Real steps are slower than the peak allows, so this only rejects candidates that timing would reject too,
+        without spending minutes timing them.
+        """
+        floor_ms = FLOPS_PER_MAC_TRAINING * macs * self.budget.batch_size / (peak_gflops() * 1e9) * 1e3
+        if floor_ms > self.budget.max_step_ms:
+            raise CandidateFailed(
+                f"{macs:,} MACs per image need at least {floor_ms:.0f} ms per step at this machine's peak, "
+                f"over max_step_ms={self.budget.max_step_ms:g}."
+            )
+
+    def time_steps(self, model: keras.Model):
+        n = self.budget.batch_size * 4
+        x, y = self.split.x_train[:n], self.split.y_train[:n]
+        try:
+            return measure_step_time(model, x=x, y=y, batch_size=self.budget.batch_size, min_time_s=self.budget.timing_s)
+        except Exception as error:
+            raise CandidateFailed(f"timing failed: {type(error).__name__}: {squeezed(error)}") from error
+
+
+def train(model: keras.Model, split: Any, *, budget: Budget) -> None:
+    """Brief training on the training subset; a loss that turns NaN fails the trial."""
+    data = to_tf_dataset(split.x_train, split.y_train, batch_size=budget.batch_size, shuffle=True)
+    kwargs = {"epochs": budget.epochs} if budget.epochs else {"epochs": 1, "steps_per_epoch": budget.train_steps}
+    if budget.train_steps:
+        data = data.repeat()
+    try:
+        history = model.fit(data, verbose=0, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()], **kwargs)
+    except Exception as error:
+        raise CandidateFailed(f"training failed: {type(error).__name__}: {squeezed(error)}") from error
+    loss = history.history.get("loss", [math.nan])[-1]
+    if not math.isfinite(loss):
+        raise CandidateFailed(f"training loss became {loss} (diverged); lower the learning rate or change the candidate.")
+
+
+def validation_accuracy(model: keras.Model, split: Any) -> float:
+    """Top-1 accuracy on the validation split, from predictions (works whatever the model compiled with)."""
+    return accuracy(model, split.x_val, split.y_val)
+
+
+def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    try:
+        scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
+    except Exception as error:
+        raise CandidateFailed(f"evaluation failed: {type(error).__name__}: {squeezed(error)}") from error
+    return float(np.mean(np.argmax(scores, axis=-1) == y))
+
+
+def _deferred(build: BuildFn) -> BuildFn:
+    def build_deferred(hp: Any) -> Any:
+        try:
+            with memory.deferred_variables():
+                return build(hp)
+        except ValueError as error:
+            if "stateless scope" not in str(error):
+                raise
+        # The space compiles inside build(): the optimizer's and metrics' variables need memory at once, so such a
+        # space is built normally. Its memory is still estimated before any step runs, just not before allocation.
+        return build(hp)
+
+    return build_deferred
+
+
+def _costs(model: keras.Model) -> dict[str, int]:
+    return {"params": int(model.count_params()), "macs": int(total_macs(model))}
+
+
+def _flush(trial: Any, attrs: dict) -> None:
+    """Write the measurements not yet written, in one transaction."""
+    if attrs:
+        set_user_attrs(trial, attrs)
+        attrs.clear()
+
+
+@contextlib.contextmanager
+def _phase(phases: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] = round(phases.get(name, 0.0) + time.perf_counter() - start, 4)

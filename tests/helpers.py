@@ -1,0 +1,81 @@
+"""What several test modules share: writers of the datasets' original formats and a tiny `archopt search` argv.
+
+Test modules import from here, never from one another.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from optimizer.data import formats
+
+
+def make_arrays(image_shape: tuple[int, ...], *, n_train: int = 10, n_test: int = 4, seed: int = 0):
+    """Random uint8 images and labels in [0, 9]: ``(x_train, y_train), (x_test, y_test)``."""
+    rng = np.random.default_rng(seed)
+
+    def part(n: int):
+        return rng.integers(0, 256, (n, *image_shape), dtype=np.uint8), rng.integers(0, 10, n, dtype=np.uint8)
+
+    return part(n_train), part(n_test)
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An IDX file of unsigned bytes: magic 0x0000 08 <ndim>, big-endian dims, then the data."""
+    header = bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray, *, gz: bool = True) -> Path:
+    data = idx_bytes(array)
+    path = path.with_name(path.name + ".gz") if gz else path
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def write_idx_dir(folder: Path, arrays, *, gz: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, (x, y) in zip(("train", "t10k"), arrays):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", x, gz=gz)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", y, gz=gz)
+    return folder
+
+
+def write_npz(path: Path, arrays) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (x_train, y_train), (x_test, y_test) = arrays
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def write_cifar_dir(folder: Path, arrays) -> Path:
+    """``data_batch_1..5`` and ``test_batch``: pickled dicts of channel-first rows, as CIFAR ships them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (x_train, y_train), (x_test, y_test) = arrays
+    batches = list(zip(np.array_split(x_train, 5), np.array_split(y_train, 5)))
+    for name, (x, y) in zip([*formats.CIFAR_TRAIN_BATCHES, "test_batch"], [*batches, (x_test, y_test)]):
+        rows = x.transpose(0, 3, 1, 2).reshape(len(x), 3072)
+        batch = {b"batch_label": b"x", b"data": rows, b"labels": [int(v) for v in y]}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return folder
+
+
+def write_cifar_tar(path: Path, arrays) -> Path:
+    folder = write_cifar_dir(path.parent / "staging" / formats.CIFAR_FOLDER, arrays)
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(folder, arcname=formats.CIFAR_FOLDER)
+    return path
+
+
+TINY_BUDGET = ["--train-steps", "15", "--train-size", "800", "--val-size", "300", "--timing-s", "0.1", "--batch-size", "32",
+               "--trials-per-process", "0"]  # in this process: tests read its stderr and run faster without workers
+
+
+def search_argv(out: Path, data_dir: Path, *extra: str) -> list[str]:
+    """An `archopt search` command line with a budget small enough for tests."""
+    return ["search", "--dataset", "fashion_mnist", "--data-dir", str(data_dir), "--out", str(out), *TINY_BUDGET, *extra]

@@ -1,0 +1,72 @@
+"""trials.csv / pareto.csv / pareto.png: columns, the Pareto flag, and loading with a bare read_csv."""
+
+import random
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.distributions import CategoricalDistribution, IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from optimizer.results.report import LEADING, write_outputs
+from optimizer.study.study import open_study
+
+
+def dominated(a: tuple, b: tuple) -> bool:
+    """True when b dominates a: accuracy at least as high, step time at least as low, one strictly better."""
+    return b[0] >= a[0] and b[1] <= a[1] and b != a
+
+
+@pytest.fixture
+def study(seed: int) -> optuna.Study:
+    rng = random.Random(seed)
+    study = open_study(storage="sqlite:///:memory:", name="report", sampler=optuna.samplers.RandomSampler(seed=seed))
+    dists = {"filters_1": IntDistribution(8, 64), "head": CategoricalDistribution(["gap", "flatten"])}
+    for i in range(60):
+        params = {"filters_1": rng.randint(8, 64), "head": rng.choice(["gap", "flatten"])}
+        if i % 9 == 8:
+            study.add_trial(create_trial(state=TrialState.FAIL, params=params, distributions=dists, user_attrs={"fail_reason": "x"}))
+            continue
+        # Coarse values make ties and duplicates, the cases a hand-written filter gets wrong.
+        values = [round(rng.uniform(0.5, 0.9), 2), float(rng.choice([5, 10, 20, 40, 80]))]
+        study.add_trial(create_trial(values=values, params=params, distributions=dists, user_attrs={"params": 1000 + i, "macs": 7 * i}))
+    return study
+
+
+def test_is_pareto_is_exactly_the_non_dominated_complete_trials(study: optuna.Study, tmp_path) -> None:
+    write_outputs(study, tmp_path)
+    frame = pd.read_csv(tmp_path / "trials.csv")
+    done = frame[frame["state"] == "COMPLETE"]
+    points = {int(r.trial): (r.accuracy, r.step_time_ms) for r in done.itertuples()}
+    expected = {n for n, p in points.items() if not any(dominated(p, q) for q in points.values())}
+    assert set(frame.loc[frame["is_pareto"], "trial"]) == expected
+    assert not frame.loc[frame["state"] == "FAIL", "is_pareto"].any()
+    assert 1 < len(expected) < len(points)
+
+
+def test_csvs_have_the_promised_columns_and_the_front_sorted_by_step_time(study: optuna.Study, tmp_path) -> None:
+    write_outputs(study, tmp_path)
+    trials, front = pd.read_csv(tmp_path / "trials.csv"), pd.read_csv(tmp_path / "pareto.csv")
+    assert list(trials.columns[: len(LEADING)]) == LEADING
+    assert {"filters_1", "head", "fail_reason"} <= set(trials.columns)
+    assert len(trials) == 60 and list(front.columns) == list(trials.columns)
+    assert front["step_time_ms"].is_monotonic_increasing and front["is_pareto"].all()
+    # Along the front, slower must buy accuracy.
+    assert front["accuracy"].is_monotonic_increasing
+    assert (tmp_path / "pareto.png").stat().st_size > 10_000
+
+
+def test_outputs_are_written_for_an_empty_study(tmp_path) -> None:
+    study = open_study(storage="sqlite:///:memory:", name="empty", sampler=optuna.samplers.RandomSampler())
+    frame = write_outputs(study, tmp_path)
+    assert frame.empty and pd.read_csv(tmp_path / "pareto.csv").empty
+
+
+def test_throttled_writes_skip_within_the_interval_and_the_last_write_never_does(study: optuna.Study, tmp_path) -> None:
+    assert write_outputs(study, tmp_path, throttle=True) is not None  # the first write of a run folder always happens
+    before = (tmp_path / "trials.csv").stat().st_mtime_ns
+    study.add_trial(create_trial(values=[0.99, 1.0], params={}, distributions={}))
+    assert write_outputs(study, tmp_path, throttle=True) is None  # a trial later, within the interval: nothing written
+    assert (tmp_path / "trials.csv").stat().st_mtime_ns == before
+    frame = write_outputs(study, tmp_path)  # the run's last write
+    assert len(frame) == 61 and len(pd.read_csv(tmp_path / "trials.csv")) == 61

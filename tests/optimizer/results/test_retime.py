@@ -1,0 +1,98 @@
+"""Re-timing: interleaved rounds, the front recomputed by Optuna, passes until it is stable, and the rewritten CSVs."""
+
+import random
+
+import keras
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.distributions import IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from optimizer.data.datasets import Split
+from optimizer.trial.objective import Budget, Objective
+from optimizer.results.report import write_outputs
+from optimizer.results.retime import front_numbers, interleaved, retime, retime_study, retimed_values
+from optimizer.study.study import open_study
+
+
+def non_dominated(points: dict[int, tuple[float, float]]) -> set[int]:
+    """Brute force, for checking: no other point has accuracy >= and time <= with one strictly better."""
+    return {n for n, (a, t) in points.items() if not any(b >= a and s <= t and (b, s) != (a, t) for b, s in points.values())}
+
+
+def study_of(values: list[tuple[float, float]], *, params: list[dict] | None = None) -> optuna.Study:
+    study = open_study(storage="sqlite:///:memory:", name="retime", sampler=optuna.samplers.RandomSampler(seed=0))
+    for i, v in enumerate(values):
+        p = params[i] if params else {}
+        study.add_trial(create_trial(values=list(v), params=p, distributions={k: IntDistribution(1, 16) for k in p}))
+    return study
+
+
+def test_the_front_uses_the_replaced_step_times_and_keeps_trial_numbers(seed: int) -> None:
+    rng = random.Random(seed)
+    values = [(round(rng.uniform(0.5, 0.9), 2), float(rng.choice([5, 10, 20, 40]))) for _ in range(40)]
+    study = study_of(values)
+    study.add_trial(create_trial(state=TrialState.FAIL))  # failed trials are never on the front
+    for _ in range(5):
+        new = {n: float(rng.choice([1, 5, 10, 80])) for n in rng.sample(range(40), 8)}
+        expected = non_dominated({n: (a, new.get(n, t)) for n, (a, t) in enumerate(values)})
+        assert front_numbers(study.trials, step_times=new) == expected
+    assert front_numbers(study.trials, step_times={}) == {t.number for t in study.best_trials}
+
+
+def test_rounds_are_round_robin_with_a_rotating_start() -> None:
+    calls = []
+    timers = {key: (lambda key=key: calls.append(key) or 1.0) for key in "abc"}
+    times = interleaved(timers, rounds=3)
+    assert calls == list("abc" "bca" "cab")
+    assert times == {k: [1.0, 1.0, 1.0] for k in "abc"}
+
+
+def test_a_trial_promoted_by_a_demotion_is_retimed_too() -> None:
+    # Trial 0 is fast only by luck; once it is re-timed, trial 2 (never on the first front) joins it.
+    study = study_of([(0.80, 10.0), (0.90, 50.0), (0.80, 30.0), (0.70, 90.0)])
+    true_ms = {0: 40.0, 1: 50.0, 2: 30.0, 3: 90.0, "base": 20.0}
+    timed = []
+
+    def timer_for(key):
+        timed.append(key)
+        return lambda: true_ms[key]
+
+    times = retime(study.trials, timer_for=timer_for, extra=["base"], rounds=2)
+    assert timed == [0, 1, "base", 2]  # first pass: the first front and the baseline; second: the newcomer
+    assert times == {0: [40.0, 40.0], 1: [50.0, 50.0], "base": [20.0, 20.0], 2: [30.0, 30.0]}
+    assert front_numbers(study.trials, step_times={n: true_ms[n] for n in (0, 1, 2)}) == {1, 2}
+
+
+def tiny_build(hp) -> keras.Model:
+    filters = hp.Int("filters", 1, 16)
+    return keras.Sequential([
+        keras.Input((8, 8, 1)), keras.layers.Conv2D(filters, 3), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax"),
+    ])
+
+
+@pytest.fixture
+def tiny_objective(seed: int) -> Objective:
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((64, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, 64)
+    return Objective(build=tiny_build, split=Split(x, y, x[:16], y[:16]), budget=Budget(batch_size=8, timing_s=0.02))
+
+
+def test_retime_rewrites_the_csvs_and_keeps_the_first_timing(tiny_objective: Objective, tmp_path) -> None:
+    # First timings that a real re-timing will not reproduce: every trial looks impossibly fast or slow.
+    values = [(0.5, 1e-6), (0.6, 1e6), (0.7, 2e6), (0.4, 3e6)]
+    study = study_of(values, params=[{"filters": f} for f in (2, 4, 8, 16)])
+    times = retime_study(study, tiny_objective, rounds=2)
+    retimed = retimed_values(study)
+    assert set(retimed) == {k for k in times if isinstance(k, int)} and {0, 1, 2} <= set(retimed)
+    assert all(0 < ms < 1e3 and len(times[n]) == 2 for n, ms in retimed.items())
+
+    frame = write_outputs(study, tmp_path).set_index("trial")
+    written = pd.read_csv(tmp_path / "trials.csv").set_index("trial")
+    assert list(written["step_time_first_ms"]) == [v[1] for v in values]
+    assert all(written.loc[n, "step_time_ms"] == pytest.approx(ms) for n, ms in retimed.items())
+    replaced = {n: (a, retimed.get(n, t)) for n, (a, t) in enumerate(values)}
+    assert set(written.index[written["is_pareto"]]) == non_dominated(replaced) == set(frame.index[frame["is_pareto"]])
+    assert set(pd.read_csv(tmp_path / "pareto.csv")["trial"]) == non_dominated(replaced)
