@@ -16,6 +16,7 @@ SAVED_MODEL_SIGNATURE = "serving_default"
 def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = 5) -> dict:
     """Write a SavedModel, model.keras and archopt.json for trial ``trial``; returns the JSON record."""
     from optimizer.assemble import load_split
+    from optimizer.evaluation import compile_for_outputs, recompute_batch_norm
     from optimizer.objective import accuracy
     from optimizer.rebuild import complete_trial, open_run, rebuild_model
 
@@ -27,8 +28,10 @@ def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = 5) -> di
     dataset, _ = load_split(config)
     keras.utils.set_random_seed(config.seed)
     model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+    compile_for_outputs(model, dataset.x_train)
     # The full training split (training + validation images): selection is over, so nothing is held back but the test set.
     model.fit(dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs, shuffle=True, verbose=2)
+    recompute_batch_norm(model, dataset.x_train, batch_size=config.budget.batch_size)  # training images only
     record = _record(config, frozen, epochs=epochs, test_accuracy=accuracy(model, dataset.x_test, dataset.y_test))
     save(model, out)
     (out / "archopt.json").write_text(json.dumps(record, indent=2) + "\n")

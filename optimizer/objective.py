@@ -15,6 +15,7 @@ from optimizer import memory
 from optimizer.budget import Budget
 from optimizer.candidate import BuildFn, build_candidate
 from optimizer.errors import CandidateFailed, squeezed
+from optimizer.evaluation import compile_for_outputs, score
 from optimizer.hparams import OptunaHyperParameters
 from optimizer.storage import set_user_attrs
 
@@ -64,6 +65,7 @@ class Objective:
             _flush(trial, attrs)
             with _phase(phases, "build"):
                 memory.allocate_variables()
+                attrs["from_logits"] = compile_for_outputs(model, self.split.x_train)
             with _phase(phases, "timing"):
                 step = self.time_steps(model)
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
@@ -72,7 +74,7 @@ class Objective:
             with _phase(phases, "train"):
                 train(model, self.split, budget=self.budget)
             with _phase(phases, "eval"):
-                accuracy = validation_accuracy(model, self.split)
+                accuracy = score(model, self.split, batch_size=self.budget.batch_size)
             attrs.update(accuracy=accuracy, step_time_ms=step.median_ms)
             return accuracy, step.median_ms
         finally:
