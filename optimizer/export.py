@@ -50,6 +50,9 @@ def _record(config, frozen, *, epochs: int, test_accuracy: float) -> dict:
         "trial": frozen.number, "study": config.study, "dataset": config.dataset, "space": config.space,
         "knobs": frozen.params, "epochs": epochs, "test_accuracy": test_accuracy,
         "validation_accuracy": frozen.values[0], "step_time_ms": frozen.values[1],
+        # How long the search trained it before scoring it (with successive halving: the top rung's steps).
+        "search_steps_trained": frozen.user_attrs.get("steps_trained", config.budget.train_steps),
+        "search_epochs": config.budget.epochs,
         **{k: v for k, v in frozen.user_attrs.items() if k in keep and k not in ("accuracy", "step_time_ms")},
     }
 

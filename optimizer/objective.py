@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import optuna
 
-from optimizer import memory
+from optimizer import halving, memory
 from optimizer.budget import Budget
 from optimizer.candidate import BuildFn, build_candidate
 from optimizer.errors import CandidateFailed, squeezed
@@ -71,11 +71,22 @@ class Objective:
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
             if step.median_ms > self.budget.max_step_ms:
                 raise CandidateFailed(f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}.")
-            with _phase(phases, "train"):
-                train(model, self.split, budget=self.budget)
-            with _phase(phases, "eval"):
-                accuracy = score(model, self.split, batch_size=self.budget.batch_size)
-            attrs.update(accuracy=accuracy, step_time_ms=step.median_ms)
+            attrs["step_time_ms"] = step.median_ms
+            trained, rungs = 0, self.budget.rungs
+            for rung, steps in enumerate(rungs):  # one rung: single fidelity; more: successive halving (halving.py)
+                with _phase(phases, "train"):
+                    train(model, self.split, budget=self.budget, steps=steps and steps - trained, skip=trained)
+                with _phase(phases, "eval"):
+                    accuracy = score(model, self.split, batch_size=self.budget.batch_size)
+                if steps is not None:
+                    trained = steps
+                    attrs.update({halving.accuracy_key(steps): accuracy, "steps_trained": steps, "rung": rung})
+                if rung < len(rungs) - 1:
+                    _flush(trial, attrs)  # the decision reads every trial's rung results, this one's included
+                    go_on, attrs[halving.peers_key(steps)] = halving.continues_past(trial, steps=steps, eta=self.budget.eta)
+                    if not go_on:
+                        raise halving.pruned(steps=steps, rung=rung, accuracy=accuracy)
+            attrs.update(accuracy=accuracy)
             return accuracy, step.median_ms
         finally:
             _flush(trial, attrs | {f"{k}_s": v for k, v in phases.items()})
@@ -106,14 +117,20 @@ class Objective:
             raise CandidateFailed(f"timing failed: {type(error).__name__}: {squeezed(error)}") from error
 
 
-def train(model: keras.Model, split: Any, *, budget: Budget) -> None:
-    """Brief training on the training subset; a loss that turns NaN fails the trial."""
+def train(model: keras.Model, split: Any, *, budget: Budget, steps: int | None = None, skip: int = 0) -> None:
+    """Brief training on the training subset; a loss that turns NaN fails the trial.
+
+    ``steps`` (default: the budget's) more steps continue from the model's weights and optimizer state; ``skip``, the
+    steps already trained, moves on in the same shuffled stream of batches, so training in parts sees the batches one
+    run would.
+    """
     from optimizer.datasets import to_tf_dataset
 
     data = to_tf_dataset(split.x_train, split.y_train, batch_size=budget.batch_size, shuffle=True)
-    kwargs = {"epochs": budget.epochs} if budget.epochs else {"epochs": 1, "steps_per_epoch": budget.train_steps}
+    steps = steps or budget.train_steps
+    kwargs = {"epochs": budget.epochs} if budget.epochs else {"epochs": 1, "steps_per_epoch": steps}
     if budget.train_steps:
-        data = data.repeat()
+        data = data.repeat().skip(skip)
     try:
         history = model.fit(data, verbose=0, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()], **kwargs)
     except Exception as error:
