@@ -23,7 +23,7 @@ DENSE_SPACE = '''
 import keras
 
 def build(hp):
-    units = hp.Int("units", 4, 128, log=True)
+    units = hp.Int("units", 4, 128)
     return keras.Sequential([
         keras.Input((28, 28, 1)), keras.layers.Flatten(),
         keras.layers.Dense(units, activation="relu"), keras.layers.Dense(10, activation="softmax"),
