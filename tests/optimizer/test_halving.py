@@ -1,5 +1,6 @@
 """Successive halving inside trials: continued training, decisions read from the study, PRUNED rows, resume, fleets."""
 
+import json
 import keras
 import numpy as np
 import optuna
@@ -110,6 +111,11 @@ def test_a_search_with_rungs_writes_pruned_rows_with_their_rung_accuracies(tmp_p
     assert set(frame.index[frame["is_pareto"]]) <= set(complete.index)  # the front: candidates trained to the top rung
     printed = capsys.readouterr().out
     assert f"Candidates per rung: 5 steps 8, 15 steps {len(complete)}; {len(pruned)} stopped" in printed
+
+    best = int(complete["accuracy"].idxmax())
+    assert main(["export", str(out), "--trial", str(best), "--out", str(tmp_path / "model"), "--epochs", "1"]) == 0
+    assert "in the search it trained 15 steps" in capsys.readouterr().out  # export says how long the trial trained
+    assert json.loads((tmp_path / "model" / "archopt.json").read_text())["search_steps_trained"] == 15
 
 
 @pytest.mark.slow
