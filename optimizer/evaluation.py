@@ -55,7 +55,7 @@ def recompute_batch_norm(model: keras.Model, x: np.ndarray, *, batch_size: int, 
         for i in range(batches):
             for layer in layers:
                 layer.momentum = i / (i + 1)
-            model(x[i * size:(i + 1) * size], training=True)
+            model(x[i * size : (i + 1) * size], training=True)
     except Exception as error:
         raise CandidateFailed(f"batch-norm statistics failed: {type(error).__name__}: {squeezed(error)}") from error
     finally:
@@ -87,13 +87,18 @@ def compile_for_outputs(model: keras.Model, x: np.ndarray) -> bool:
         return False
     loss = model.loss
     if isinstance(loss, str) and loss == "sparse_categorical_crossentropy":
-        model.compile(optimizer=model.optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=model.optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
         return True
     if (isinstance(loss, str) and loss in _PROBABILITY_LOSSES) or getattr(loss, "from_logits", None) is False:
         name = loss if isinstance(loss, str) else type(loss).__name__
-        raise CandidateFailed(f"the model outputs logits (its last layer has no softmax) but is compiled with {name} "
-                              "on probabilities; compile it with from_logits=True or end it with a softmax.")
+        raise CandidateFailed(
+            f"the model outputs logits (its last layer has no softmax) but is compiled with {name} "
+            "on probabilities; compile it with from_logits=True or end it with a softmax."
+        )
     return True
 
 

@@ -38,7 +38,7 @@ def peers_key(steps: int) -> str:
 
 
 def continues_past(trial: Any, *, steps: int, eta: int) -> tuple[bool, int]:
-    """Whether ``trial`` trains on past its rung at ``steps``, and among how many trials (itself included) it was judged.
+    """Whether ``trial`` trains on past its rung at ``steps``, and among how many trials (itself included) judged.
 
     Its own result must already be in the storage. A trial without a study (a FixedTrial: a baseline, a KerasTuner
     trial) always trains to the full budget.
@@ -60,7 +60,7 @@ def rung_counts(trials: list[optuna.trial.FrozenTrial] | None = None, *, columns
         columns = {}
         for trial in trials or []:
             for key in trial.user_attrs:
-                if key.startswith("accuracy_") and key[len("accuracy_"):].isdigit():
+                if key.startswith("accuracy_") and key[len("accuracy_") :].isdigit():
                     columns[key] = columns.get(key, 0) + 1
-    ordered = sorted(columns.items(), key=lambda kv: int(kv[0][len("accuracy_"):]))
-    return ", ".join(f"{key[len('accuracy_'):]} steps {n}" for key, n in ordered)
+    ordered = sorted(columns.items(), key=lambda kv: int(kv[0][len("accuracy_") :]))
+    return ", ".join(f"{key[len('accuracy_') :]} steps {n}" for key, n in ordered)

@@ -23,20 +23,32 @@ def fashion_split(small_fashion_dir) -> Split:
 
 
 def _bn_cnn(hp=None) -> keras.Model:
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(16, 3, use_bias=False), keras.layers.BatchNormalization(), keras.layers.Activation("relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(32, 3, use_bias=False), keras.layers.BatchNormalization(), keras.layers.Activation("relu"),
-        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(16, 3, use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation("relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(32, 3, use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation("relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def _logits_cnn(hp=None) -> keras.Model:
-    return keras.Sequential([
-        keras.Input((28, 28, 1)), keras.layers.Conv2D(16, 3, activation="relu"), keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(), keras.layers.Dense(10),  # logits, as the TensorFlow tutorials write it
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),  # logits, as the TensorFlow tutorials write it
+        ]
+    )
 
 
 def test_recomputed_statistics_are_the_mean_of_the_batch_statistics(seed: int) -> None:
@@ -47,7 +59,9 @@ def test_recomputed_statistics_are_the_mean_of_the_batch_statistics(seed: int) -
     batches = x[:64].reshape(4, 16, 3)
     assert used == 4 and bn.momentum == 0.99  # restored
     np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), batches.mean(axis=1).mean(axis=0), rtol=1e-5)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance), batches.var(axis=1).mean(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(bn.moving_variance), batches.var(axis=1).mean(axis=0), rtol=1e-4
+    )
 
 
 def test_a_model_without_batch_norm_is_left_alone(seed: int) -> None:
@@ -55,14 +69,20 @@ def test_a_model_without_batch_norm_is_left_alone(seed: int) -> None:
 
 
 @pytest.mark.slow
-def test_a_batch_norm_candidate_after_a_short_budget_scores_near_its_batch_statistics_accuracy(seed, fashion_split) -> None:
+def test_a_batch_norm_candidate_after_a_short_budget_scores_near_its_batch_statistics_accuracy(
+    seed, fashion_split
+) -> None:
     model = build_candidate(_bn_cnn, None)
     train(model, fashion_split, budget=Budget(batch_size=32, train_steps=60))
     stale = validation_accuracy(model, fashion_split)  # Keras' inference mode with the lagging moving averages
     bn = evaluation.batch_norm_layers(model)
     kept = [[keras.ops.convert_to_numpy(v) for v in (b.moving_mean, b.moving_variance)] for b in bn]
-    scores = np.concatenate([keras.ops.convert_to_numpy(model(fashion_split.x_val[i:i + 100], training=True))
-                             for i in range(0, len(fashion_split.x_val), 100)])
+    scores = np.concatenate(
+        [
+            keras.ops.convert_to_numpy(model(fashion_split.x_val[i : i + 100], training=True))
+            for i in range(0, len(fashion_split.x_val), 100)
+        ]
+    )
     batch_stats = float(np.mean(scores.argmax(axis=-1) == fashion_split.y_val))
     for b, (mean, var) in zip(bn, kept):  # the reference pass above must not help the score below
         b.moving_mean.assign(mean), b.moving_variance.assign(var)
@@ -82,11 +102,15 @@ def test_a_logits_model_trains_as_well_as_the_same_model_compiled_for_logits(see
 
     def compiled_for_logits(hp):
         model = _logits_cnn()
-        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        model.compile(
+            optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+        )
         return model
 
     keras.utils.set_random_seed(seed)
-    expected, _ = Objective(build=compiled_for_logits, split=fashion_split, budget=budget).evaluate(optuna.trial.FixedTrial({}))
+    expected, _ = Objective(build=compiled_for_logits, split=fashion_split, budget=budget).evaluate(
+        optuna.trial.FixedTrial({})
+    )
     assert expected > 0.6, expected
     assert abs(accuracy - expected) < 0.03, (accuracy, expected)
 

@@ -1,6 +1,7 @@
 """Successive halving inside trials: continued training, decisions read from the study, PRUNED rows, resume, fleets."""
 
 import json
+
 import keras
 import numpy as np
 import optuna
@@ -20,7 +21,7 @@ from tests.conftest import search_argv
 from tests.pg import postgres_server, trials, wait_for, worker
 
 # A space of fast candidates (no sleep): rungs, not builds, take the time.
-DENSE_SPACE = '''
+DENSE_SPACE = """
 import keras
 
 def build(hp):
@@ -29,13 +30,19 @@ def build(hp):
         keras.Input((28, 28, 1)), keras.layers.Flatten(),
         keras.layers.Dense(units, activation="relu"), keras.layers.Dense(10, activation="softmax"),
     ])
-'''
+"""
 RUNG_FLAGS = ["--min-steps", "5", "--eta", "3"]  # with the tiny budget's 15 steps: rungs 5 and 15
 
 
 def _model(hp=None) -> keras.Model:
-    return keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"),
-                             keras.layers.Dense(3, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def test_training_in_parts_continues_the_same_weights_optimizer_state_and_batches(seed: int) -> None:
@@ -65,11 +72,17 @@ def _rung_trial(number_attrs: dict, *, state: TrialState = TrialState.PRUNED) ->
 
 def test_the_rung_decision_reads_every_trial_of_the_study_at_that_rung(tmp_path) -> None:
     study = open_study(storage=f"sqlite:///{tmp_path / 's.db'}", name="rungs", sampler=optuna.samplers.RandomSampler(0))
-    study.add_trial(_rung_trial({"accuracy_5": 0.8, "accuracy_15": 0.85, "step_time_ms": 10.0}, state=TrialState.COMPLETE))
+    study.add_trial(
+        _rung_trial({"accuracy_5": 0.8, "accuracy_15": 0.85, "step_time_ms": 10.0}, state=TrialState.COMPLETE)
+    )
     study.add_trial(_rung_trial({"accuracy_5": 0.6, "step_time_ms": 20.0}))
     study.add_trial(_rung_trial({"accuracy_5": 0.7, "step_time_ms": 5.0}))
-    study.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"accuracy_5": 0.99, "step_time_ms": 1.0}))  # left out
-    study.add_trial(_rung_trial({"accuracy_5": 0.5, "accuracy_15": 0.6, "step_time_ms": 30.0}, state=TrialState.COMPLETE))
+    study.add_trial(
+        create_trial(state=TrialState.FAIL, user_attrs={"accuracy_5": 0.99, "step_time_ms": 1.0})
+    )  # left out
+    study.add_trial(
+        _rung_trial({"accuracy_5": 0.5, "accuracy_15": 0.6, "step_time_ms": 30.0}, state=TrialState.COMPLETE)
+    )
 
     dominated = study.ask()
     dominated.set_user_attr("accuracy_5", 0.65), dominated.set_user_attr("step_time_ms", 25.0)
@@ -98,14 +111,28 @@ def test_bad_rung_flags_are_one_line_errors(tmp_path, capsys) -> None:
 def test_a_search_with_rungs_writes_pruned_rows_with_their_rung_accuracies(tmp_path, small_fashion_dir, capsys) -> None:
     (tmp_path / "dense.py").write_text(DENSE_SPACE)
     out = tmp_path / "run"
-    argv = search_argv(out, small_fashion_dir, "--space", f"{tmp_path / 'dense.py'}:build", "--trials", "8",
-                       "--sampler", "tpe", "--no-progress", *RUNG_FLAGS)
+    argv = search_argv(
+        out,
+        small_fashion_dir,
+        "--space",
+        f"{tmp_path / 'dense.py'}:build",
+        "--trials",
+        "8",
+        "--sampler",
+        "tpe",
+        "--no-progress",
+        *RUNG_FLAGS,
+    )
     assert main(argv) == 0
     frame = pd.read_csv(out / "trials.csv").set_index("trial")
     pruned, complete = frame[frame["state"] == "PRUNED"], frame[frame["state"] == "COMPLETE"]
     assert len(pruned) + len(complete) == 8 and len(pruned) >= 1 and len(complete) >= 1
     assert (pruned["steps_trained"] == 5).all() and (pruned["rung"] == 0).all()
-    assert pruned["accuracy_5"].between(0, 1).all() and pruned["accuracy_15"].isna().all() and pruned["accuracy"].isna().all()
+    assert (
+        pruned["accuracy_5"].between(0, 1).all()
+        and pruned["accuracy_15"].isna().all()
+        and pruned["accuracy"].isna().all()
+    )
     assert (complete["steps_trained"] == 15).all() and (complete["accuracy_15"] == complete["accuracy"]).all()
     assert complete["accuracy_5"].notna().all() and (frame["step_time_ms"] > 0).all()
     assert set(frame.index[frame["is_pareto"]]) <= set(complete.index)  # the front: candidates trained to the top rung
@@ -124,9 +151,32 @@ def test_a_trial_killed_in_the_middle_of_a_rung_is_retried_on_resume(tmp_path, f
 
     (tmp_path / "dense.py").write_text(DENSE_SPACE)
     out = tmp_path / "run"
-    command = ["--space", f"{tmp_path / 'dense.py'}:build", "--data-dir", str(fashion_dir), "--trials", "3", "--out", str(out),
-               "--sampler", "random", "--train-steps", "1500", "--min-steps", "20", "--eta", "3", "--train-size", "2000",
-               "--val-size", "200", "--timing-s", "0.1", "--batch-size", "32"]
+    command = [
+        "--space",
+        f"{tmp_path / 'dense.py'}:build",
+        "--data-dir",
+        str(fashion_dir),
+        "--trials",
+        "3",
+        "--out",
+        str(out),
+        "--sampler",
+        "random",
+        "--train-steps",
+        "1500",
+        "--min-steps",
+        "20",
+        "--eta",
+        "3",
+        "--train-size",
+        "2000",
+        "--val-size",
+        "200",
+        "--timing-s",
+        "0.1",
+        "--batch-size",
+        "32",
+    ]
     url, name = f"sqlite:///{out.resolve() / 'study.db'}", "run"
     first = worker(command, log=tmp_path / "first.log")
 
@@ -144,7 +194,9 @@ def test_a_trial_killed_in_the_middle_of_a_rung_is_retried_on_resume(tmp_path, f
     assert after[killed.number].state == TrialState.FAIL and "accuracy_20" in after[killed.number].user_attrs
     (retry,) = [t for t in after.values() if t.user_attrs.get("retry_of") == killed.number]
     assert retry.params == killed.params and retry.state in (TrialState.COMPLETE, TrialState.PRUNED)
-    assert retry.user_attrs["accuracy_20"] >= 0 and retry.user_attrs["steps_trained"] >= 20  # trained again from the start
+    assert (
+        retry.user_attrs["accuracy_20"] >= 0 and retry.user_attrs["steps_trained"] >= 20
+    )  # trained again from the start
     assert not [t for t in after.values() if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     study = optuna.load_study(study_name=name, storage=url)
     assert killed.number not in halving.rung_points(study, steps=20)  # a failed trial's rung result is not judged
@@ -154,9 +206,34 @@ def test_a_trial_killed_in_the_middle_of_a_rung_is_retried_on_resume(tmp_path, f
 def test_two_workers_share_their_rungs_on_postgres(tmp_path, fashion_dir) -> None:
     (tmp_path / "dense.py").write_text(DENSE_SPACE)
     with postgres_server() as url:
-        common = ["--storage", url, "--study", "fleet", "--trials", "8", "--space", f"{tmp_path / 'dense.py'}:build",
-                  "--data-dir", str(fashion_dir), "--train-steps", "45", "--min-steps", "5", "--eta", "3", "--sampler", "random",
-                  "--train-size", "500", "--val-size", "200", "--timing-s", "0.1", "--batch-size", "32"]
+        common = [
+            "--storage",
+            url,
+            "--study",
+            "fleet",
+            "--trials",
+            "8",
+            "--space",
+            f"{tmp_path / 'dense.py'}:build",
+            "--data-dir",
+            str(fashion_dir),
+            "--train-steps",
+            "45",
+            "--min-steps",
+            "5",
+            "--eta",
+            "3",
+            "--sampler",
+            "random",
+            "--train-size",
+            "500",
+            "--val-size",
+            "200",
+            "--timing-s",
+            "0.1",
+            "--batch-size",
+            "32",
+        ]
         a = worker([*common, "--out", str(tmp_path / "a")], log=tmp_path / "a.log")
         b = worker([*common, "--out", str(tmp_path / "b")], log=tmp_path / "b.log")
         assert a.wait(timeout=500) == 0, (tmp_path / "a.log").read_text()[-3000:]
@@ -166,5 +243,6 @@ def test_two_workers_share_their_rungs_on_postgres(tmp_path, fashion_dir) -> Non
     assert len(judged) >= 8 and {t.user_attrs["pid"] for t in judged} == {a.pid, b.pid}
     # Some trial was judged at rung 5 among more trials than either worker put there: it saw the other's results.
     assert max(t.user_attrs.get("peers_5", 0) for t in final) > max(
-        sum("accuracy_5" in t.user_attrs for t in final if t.user_attrs.get("pid") == pid) for pid in (a.pid, b.pid))
+        sum("accuracy_5" in t.user_attrs for t in final if t.user_attrs.get("pid") == pid) for pid in (a.pid, b.pid)
+    )
     assert any(t.state == TrialState.PRUNED for t in judged)

@@ -17,12 +17,24 @@ def _study(*, stopped_are_good: bool, sampler: optuna.samplers.BaseSampler) -> o
     rng = np.random.default_rng(0)
     study = optuna.create_study(directions=list(DIRECTIONS), sampler=sampler)
     for x in rng.uniform(0.4, 1.0, 10):
-        study.add_trial(create_trial(params={"x": x}, distributions={"x": X}, values=[0.75 + 0.1 * x, 20.0],
-                                     user_attrs={"accuracy_100": 0.75, "steps_trained": 300, "step_time_ms": 20.0}))
+        study.add_trial(
+            create_trial(
+                params={"x": x},
+                distributions={"x": X},
+                values=[0.75 + 0.1 * x, 20.0],
+                user_attrs={"accuracy_100": 0.75, "steps_trained": 300, "step_time_ms": 20.0},
+            )
+        )
     for x in rng.uniform(0.0, 0.3, 20):
         accuracy, ms = (0.95 - 0.2 * x, 2.0) if stopped_are_good else (0.10 + 0.1 * x, 90.0)
-        study.add_trial(create_trial(state=TrialState.PRUNED, params={"x": x}, distributions={"x": X},
-                                     user_attrs={"accuracy_100": accuracy, "steps_trained": 100, "step_time_ms": ms}))
+        study.add_trial(
+            create_trial(
+                state=TrialState.PRUNED,
+                params={"x": x},
+                distributions={"x": X},
+                user_attrs={"accuracy_100": accuracy, "steps_trained": 100, "step_time_ms": ms},
+            )
+        )
     return study
 
 
@@ -45,6 +57,7 @@ def test_proposals_follow_the_rung_scores_of_stopped_candidates() -> None:
 
 def test_out_of_the_box_tpe_ignores_what_stopped_candidates_scored() -> None:
     """The reason for the wrapper (Optuna 5.1): plain multi-objective TPE proposes the same either way."""
+
     def plain():
         return optuna.samplers.TPESampler(seed=3, multivariate=True, group=True, constant_liar=True)
 
@@ -54,8 +67,12 @@ def test_out_of_the_box_tpe_ignores_what_stopped_candidates_scored() -> None:
 
 
 def test_a_stopped_candidate_is_shown_complete_at_its_last_rung_and_others_unchanged() -> None:
-    stopped = create_trial(state=TrialState.PRUNED, params={}, distributions={},
-                           user_attrs={"accuracy_100": 0.7, "accuracy_300": 0.8, "steps_trained": 300, "step_time_ms": 5.0})
+    stopped = create_trial(
+        state=TrialState.PRUNED,
+        params={},
+        distributions={},
+        user_attrs={"accuracy_100": 0.7, "accuracy_300": 0.8, "steps_trained": 300, "step_time_ms": 5.0},
+    )
     shown = shown_as_scored(stopped)
     assert shown.state == TrialState.COMPLETE and shown.values == [0.8, 5.0]
     assert stopped.state == TrialState.PRUNED and stopped.values is None  # the stored trial is untouched

@@ -14,11 +14,14 @@ def test_rungs_grow_by_eta_up_to_the_training_budget() -> None:
     assert make_rungs(min_steps=300, max_steps=300, eta=3) == (300,)  # single fidelity
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"min_steps": 400, "max_steps": 300, "eta": 3}, "`--min-steps <= --train-steps` must hold"),
-    ({"min_steps": 0, "max_steps": 300, "eta": 3}, "`--min-steps` must be a positive integer, but got 0"),
-    ({"min_steps": 100, "max_steps": 300, "eta": 1}, "`--eta` must be an integer of at least 2, but got 1"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_steps": 400, "max_steps": 300, "eta": 3}, "`--min-steps <= --train-steps` must hold"),
+        ({"min_steps": 0, "max_steps": 300, "eta": 3}, "`--min-steps` must be a positive integer, but got 0"),
+        ({"min_steps": 100, "max_steps": 300, "eta": 1}, "`--eta` must be an integer of at least 2, but got 1"),
+    ],
+)
 def test_bad_rung_settings_are_one_line_errors(kwargs: dict, message: str) -> None:
     with pytest.raises(ArchoptError, match=message) as error:
         make_rungs(**kwargs)
