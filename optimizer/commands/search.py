@@ -53,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
     plan = search_run.plan_from_args(args)
     if args.engine == "keras-tuner":
         from optimizer import kt_engine
+        from optimizer.errors import ArchoptError
+
+        if plan.config.budget.min_steps not in (None, plan.config.budget.train_steps):
+            raise ArchoptError("`--min-steps` is for the optuna engine; KerasTuner's hyperband tuner has its own rungs.")
 
         kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
         return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)

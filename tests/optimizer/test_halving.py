@@ -103,6 +103,8 @@ def test_bad_rung_flags_are_one_line_errors(tmp_path, capsys) -> None:
     assert "`--min-steps <= --train-steps` must hold" in capsys.readouterr().err
     assert main(search_argv(tmp_path / "o", tmp_path, "--min-steps", "5", "--eta", "1")) == 2
     assert "`--eta` must be an integer of at least 2, but got 1" in capsys.readouterr().err
+    assert main(search_argv(tmp_path / "o", tmp_path, "--min-steps", "5", "--engine", "keras-tuner")) == 2
+    assert "`--min-steps` is for the optuna engine" in capsys.readouterr().err
     with pytest.raises(ArchoptError, match="needs --train-steps, not epochs"):
         Budget(train_steps=None, epochs=1, min_steps=5)
 
