@@ -22,4 +22,7 @@ def run(args: argparse.Namespace) -> int:
 
     record = export_trial(args.run_dir, trial=args.trial, out=args.out, epochs=args.epochs)
     print(f"trial {record['trial']}: test accuracy {record['test_accuracy']:.4f} after {record['epochs']} epochs; saved to {args.out}")
+    searched = record["search_steps_trained"] or record["search_epochs"]
+    unit = "steps" if record["search_steps_trained"] else "epochs"
+    print(f"in the search it trained {searched} {unit} for {record['validation_accuracy']:.4f} validation accuracy.")
     return 0

@@ -14,7 +14,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="folder holding the dataset's original files")
     p.add_argument("--space", default="default", help="'default', path/to/file.py:Name or package.module:Name")
     p.add_argument("--sampler", default=None, help="tpe, nsga2, gp or random (default: tpe)")
-    p.add_argument("--trials", default="500", help="stop once the study holds this many complete trials (default: %(default)s)")
+    p.add_argument("--trials", default="500",
+                   help="stop once the study holds this many complete trials, those stopped at a rung included "
+                        "(default: %(default)s)")
     p.add_argument("--timeout", help="stop starting trials after this long: 90, 30m, 8h, 1h30m")
     p.add_argument("--out", help="run folder (default: results/<dataset>-<space>)")
     p.add_argument("--storage", help="Optuna storage URL (default: sqlite:///<out>/study.db)")
@@ -22,6 +24,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seeds the split, the sampler and training")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--train-steps", type=int, default=None, help=f"optimizer steps of training per trial (default: {TRAIN_STEPS})")
+    p.add_argument("--min-steps", type=int, default=None,
+                   help="successive halving: the first rung's training steps; rungs grow by --eta up to --train-steps "
+                        "(default: --train-steps, a single rung)")
+    p.add_argument("--eta", type=int, default=3,
+                   help="each rung keeps the top 1/eta of its trials (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=None, help="train for whole epochs of the training subset instead")
     p.add_argument("--train-size", type=int, default=20000, help="training images per trial (default: %(default)s)")
     p.add_argument("--val-size", type=int, default=5000, help="validation images held out of training (default: %(default)s)")
@@ -47,7 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
     plan = search_run.plan_from_args(args)
     if args.engine == "keras-tuner":
+        from optimizer.errors import ArchoptError
         from optimizer.search import kt_engine
+
+        if plan.config.budget.min_steps not in (None, plan.config.budget.train_steps):
+            raise ArchoptError("`--min-steps` is for the optuna engine; KerasTuner's hyperband tuner has its own rungs.")
 
         kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
         return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)

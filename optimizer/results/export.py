@@ -13,7 +13,7 @@ from optimizer.defaults import EXPORT_EPOCHS
 from optimizer.errors import ArchoptError
 from optimizer.results.rebuild import complete_trial, open_run, rebuild_model
 from optimizer.study.assemble import load_split
-from optimizer.trial.objective import accuracy
+from optimizer.trial.evaluation import accuracy
 
 SAVED_MODEL_SIGNATURE = "serving_default"
 
@@ -28,8 +28,10 @@ def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_E
     dataset, _ = load_split(config)
     keras.utils.set_random_seed(config.seed)
     model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
+    compile_for_outputs(model, dataset.x_train)
     # The full training split (training + validation images): selection is over, so nothing is held back but the test set.
     model.fit(dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs, shuffle=True, verbose=2)
+    recompute_batch_norm(model, dataset.x_train, batch_size=config.budget.batch_size)  # training images only
     record = _record(config, frozen, epochs=epochs, test_accuracy=accuracy(model, dataset.x_test, dataset.y_test))
     save(model, out)
     (out / "archopt.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -48,6 +50,9 @@ def _record(config, frozen, *, epochs: int, test_accuracy: float) -> dict:
         "trial": frozen.number, "study": config.study, "dataset": config.dataset, "space": config.space,
         "knobs": frozen.params, "epochs": epochs, "test_accuracy": test_accuracy,
         "validation_accuracy": frozen.values[0], "step_time_ms": frozen.values[1],
+        # How long the search trained it before scoring it (with successive halving: the top rung's steps).
+        "search_steps_trained": frozen.user_attrs.get("steps_trained", config.budget.train_steps),
+        "search_epochs": config.budget.epochs,
         **{k: v for k, v in frozen.user_attrs.items() if k in keep and k not in ("accuracy", "step_time_ms")},
     }
 

@@ -17,6 +17,7 @@ def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
     states = frame["state"].value_counts() if len(frame) else pd.Series(dtype=int)
     complete = int(states.get("COMPLETE", 0))
     print(f"{len(frame)} trials in {run_dir}: {complete} complete, {int(states.get('FAIL', 0))} failed.")
+    _print_rungs(frame, pruned=int(states.get("PRUNED", 0)))
     if complete == 0:
         reasons = frame.get("fail_reason", pd.Series(dtype=str)).dropna()
         why = reasons.mode().iloc[0] if len(reasons) else "no candidate was tried"
@@ -32,3 +33,12 @@ def _print_baselines(front: pd.DataFrame, *, run_dir: Path) -> None:
     """Which front members dominate each baseline, and by how much (from the baselines.csv just written)."""
     if (run_dir / FILE).is_file():
         print("\n".join(dominance_lines(front, pd.read_csv(run_dir / FILE))))
+
+
+def _print_rungs(frame: pd.DataFrame, *, pruned: int) -> None:
+    """Successive halving: how many candidates each rung has seen, and how many stopped below the top one."""
+    from optimizer.trial.halving import rung_counts
+
+    columns = {c: int(frame[c].notna().sum()) for c in frame.columns if c.startswith("accuracy_") and c[9:].isdigit()}
+    if pruned or len(columns) > 1:
+        print(f"Candidates per rung: {rung_counts(columns=columns)}; {pruned} stopped before the top rung.")

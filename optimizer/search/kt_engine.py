@@ -167,7 +167,8 @@ def _evaluate(objective: Objective, fixed: KerasTunerValues, *, fraction: float)
     if fraction == 1.0 or objective.budget.train_steps is None:
         return objective.evaluate(fixed)
     steps = max(1, math.ceil(objective.budget.train_steps * fraction))
-    part = Objective(build=objective.build, split=objective.split, budget=dataclasses.replace(objective.budget, train_steps=steps))
+    budget = dataclasses.replace(objective.budget, train_steps=steps, min_steps=None)  # Hyperband has its own rungs
+    part = Objective(build=objective.build, split=objective.split, budget=budget)
     fixed.set_user_attr("train_fraction", round(fraction, 3))
     return part.evaluate(fixed)
 

@@ -63,7 +63,8 @@ def _per_process(args: argparse.Namespace) -> int:
 
 def _budget(args: argparse.Namespace) -> Budget:
     steps = None if args.epochs is not None else (TRAIN_STEPS if args.train_steps is None else args.train_steps)
-    return Budget(batch_size=args.batch_size, train_steps=steps, epochs=args.epochs, timing_s=args.timing_s, max_step_ms=args.max_step_ms)
+    return Budget(batch_size=args.batch_size, train_steps=steps, epochs=args.epochs, timing_s=args.timing_s,
+                  max_step_ms=args.max_step_ms, min_steps=getattr(args, "min_steps", None), eta=getattr(args, "eta", 3))
 
 
 def _positive(flag: str, value: object) -> int:
@@ -132,7 +133,7 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        if studies.count(study, TrialState.COMPLETE) < plan.n_trials:
+        if studies.count(study, *studies.JUDGED) < plan.n_trials:
             quota = plan.trials_per_process if supervisor.is_worker() else None
             study.optimize(objective, n_trials=quota, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
     finally:
@@ -153,6 +154,7 @@ def _search_goes_on(study, *, plan: Plan) -> bool:
     """Whether this worker stopped only at its quota: trials to go, time left, and not every candidate failing."""
     complete, failed = studies.count(study, TrialState.COMPLETE), studies.count(study, TrialState.FAIL)
     hopeless = complete == 0 and failed >= studies.GIVE_UP_AFTER_FAILURES
+    complete = studies.count(study, *studies.JUDGED)
     left = supervisor.remaining_timeout(None)  # None: no --timeout
     return complete < plan.n_trials and (left is None or left > 1.0) and not hopeless
 

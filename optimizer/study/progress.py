@@ -9,6 +9,7 @@ import optuna
 from optuna.trial import TrialState
 
 from optimizer.errors import CandidateFailed
+from optimizer.trial.halving import rung_counts
 
 
 class ProgressBar:
@@ -18,13 +19,16 @@ class ProgressBar:
         from tqdm.auto import tqdm
 
         self.start, self.timeout = time.monotonic(), timeout
-        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
         self.bar = tqdm(total=target, initial=min(done, target), unit="trial", disable=not enabled, dynamic_ncols=True)
 
     def update(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        states = [t.state for t in study.get_trials(deepcopy=False)]
-        self.bar.n = min(states.count(TrialState.COMPLETE), self.bar.total)
+        trials = study.get_trials(deepcopy=False)
+        states = [t.state for t in trials]
+        self.bar.n = min(states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED), self.bar.total)
         postfix = {"failed": states.count(TrialState.FAIL)}
+        if states.count(TrialState.PRUNED):  # successive halving: how many candidates each rung has seen
+            postfix["rungs"] = rung_counts(trials)
         if self.timeout:
             postfix["time_left"] = f"{max(0.0, self.timeout - (time.monotonic() - self.start)) / 60:.0f}m"
         self.bar.set_postfix(postfix, refresh=True)

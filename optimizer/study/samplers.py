@@ -11,7 +11,17 @@ DEFAULT_SAMPLER = "tpe"
 
 
 def make_sampler(name: str, *, seed: int | None = None) -> optuna.samplers.BaseSampler:
-    """A fresh sampler; ``seed`` makes a single-worker run reproducible."""
+    """A fresh sampler; ``seed`` makes a single-worker run reproducible.
+
+    Every sampler but random learns from candidates successive halving stopped (see optimizer.study.rung_sampler).
+    """
+    from optimizer.study.rung_sampler import RungAwareSampler
+
+    sampler = _base_sampler(name, seed=seed)
+    return sampler if isinstance(sampler, optuna.samplers.RandomSampler) else RungAwareSampler(sampler)
+
+
+def _base_sampler(name: str, *, seed: int | None) -> optuna.samplers.BaseSampler:
     if name == "tpe":
         # multivariate TPE models the knobs jointly (stride and filters interact); constant_liar
         # keeps parallel workers from proposing the same candidate.

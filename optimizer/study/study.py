@@ -13,6 +13,8 @@ from optimizer.study.storage import redact
 DIRECTIONS = ("maximize", "minimize")
 METRIC_NAMES = ("accuracy", "step_time_ms")
 GIVE_UP_AFTER_FAILURES = 25
+# Candidates fully judged: trained to the top rung (COMPLETE) or stopped at a lower one by successive halving (PRUNED).
+JUDGED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def open_study(*, storage: str | optuna.storages.BaseStorage, name: str, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
@@ -40,5 +42,5 @@ def stop_when_hopeless(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> 
 
 
 def stop_at(n_complete: int) -> Callable:
-    """Stop once the study holds ``n_complete`` complete trials, counted across every worker."""
-    return optuna.study.MaxTrialsCallback(n_complete, states=(TrialState.COMPLETE,))
+    """Stop once the study holds ``n_complete`` judged candidates (complete or stopped at a rung), in every worker."""
+    return optuna.study.MaxTrialsCallback(n_complete, states=JUDGED)

@@ -8,7 +8,6 @@ import time
 from typing import Any, Iterator
 
 import keras
-import numpy as np
 import optuna
 
 from optimizer.data.datasets import to_tf_dataset
@@ -19,10 +18,10 @@ from optimizer.measure.costs import total_macs
 from optimizer.measure.timing import measure_step_time, peak_gflops
 from optimizer.space.candidate import BuildFn, build_candidate
 from optimizer.space.hparams import OptunaHyperParameters
+from optimizer.trial import halving
 from optimizer.trial.attrs import set_user_attrs
 from optimizer.trial.budget import Budget
-
-EVAL_BATCH_SIZE = 256
+from optimizer.trial.evaluation import compile_for_outputs, score
 
 
 class Objective:
@@ -68,16 +67,28 @@ class Objective:
             _flush(trial, attrs)
             with _phase(phases, "build"):
                 memory.allocate_variables()
+                attrs["from_logits"] = compile_for_outputs(model, self.split.x_train)
             with _phase(phases, "timing"):
                 step = self.time_steps(model)
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
             if step.median_ms > self.budget.max_step_ms:
                 raise CandidateFailed(f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}.")
-            with _phase(phases, "train"):
-                train(model, self.split, budget=self.budget)
-            with _phase(phases, "eval"):
-                accuracy = validation_accuracy(model, self.split)
-            attrs.update(accuracy=accuracy, step_time_ms=step.median_ms)
+            attrs["step_time_ms"] = step.median_ms
+            trained, rungs = 0, self.budget.rungs
+            for rung, steps in enumerate(rungs):  # one rung: single fidelity; more: successive halving (halving.py)
+                with _phase(phases, "train"):
+                    train(model, self.split, budget=self.budget, steps=steps and steps - trained, skip=trained)
+                with _phase(phases, "eval"):
+                    accuracy = score(model, self.split, batch_size=self.budget.batch_size)
+                if steps is not None:
+                    trained = steps
+                    attrs.update({halving.accuracy_key(steps): accuracy, "steps_trained": steps, "rung": rung})
+                if rung < len(rungs) - 1:
+                    _flush(trial, attrs)  # the decision reads every trial's rung results, this one's included
+                    go_on, attrs[halving.peers_key(steps)] = halving.continues_past(trial, steps=steps, eta=self.budget.eta)
+                    if not go_on:
+                        raise halving.pruned(steps=steps, rung=rung, accuracy=accuracy)
+            attrs.update(accuracy=accuracy)
             return accuracy, step.median_ms
         finally:
             _flush(trial, attrs | {f"{k}_s": v for k, v in phases.items()})
@@ -104,12 +115,18 @@ class Objective:
             raise CandidateFailed(f"timing failed: {type(error).__name__}: {squeezed(error)}") from error
 
 
-def train(model: keras.Model, split: Any, *, budget: Budget) -> None:
-    """Brief training on the training subset; a loss that turns NaN fails the trial."""
+def train(model: keras.Model, split: Any, *, budget: Budget, steps: int | None = None, skip: int = 0) -> None:
+    """Brief training on the training subset; a loss that turns NaN fails the trial.
+
+    ``steps`` (default: the budget's) more steps continue from the model's weights and optimizer state; ``skip``, the
+    steps already trained, moves on in the same shuffled stream of batches, so training in parts sees the batches one
+    run would.
+    """
     data = to_tf_dataset(split.x_train, split.y_train, batch_size=budget.batch_size, shuffle=True)
-    kwargs = {"epochs": budget.epochs} if budget.epochs else {"epochs": 1, "steps_per_epoch": budget.train_steps}
+    steps = steps or budget.train_steps
+    kwargs = {"epochs": budget.epochs} if budget.epochs else {"epochs": 1, "steps_per_epoch": steps}
     if budget.train_steps:
-        data = data.repeat()
+        data = data.repeat().skip(skip)
     try:
         history = model.fit(data, verbose=0, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()], **kwargs)
     except Exception as error:
@@ -117,19 +134,6 @@ def train(model: keras.Model, split: Any, *, budget: Budget) -> None:
     loss = history.history.get("loss", [math.nan])[-1]
     if not math.isfinite(loss):
         raise CandidateFailed(f"training loss became {loss} (diverged); lower the learning rate or change the candidate.")
-
-
-def validation_accuracy(model: keras.Model, split: Any) -> float:
-    """Top-1 accuracy on the validation split, from predictions (works whatever the model compiled with)."""
-    return accuracy(model, split.x_val, split.y_val)
-
-
-def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
-    try:
-        scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
-    except Exception as error:
-        raise CandidateFailed(f"evaluation failed: {type(error).__name__}: {squeezed(error)}") from error
-    return float(np.mean(np.argmax(scores, axis=-1) == y))
 
 
 def _deferred(build: BuildFn) -> BuildFn:
