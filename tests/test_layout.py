@@ -93,3 +93,11 @@ def test_the_supervisor_and_the_cli_load_no_tensorflow():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'keras_tuner'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_test_modules_share_helpers_only_through_tests_helpers():
+    tests_root = PACKAGE.parent / "tests"
+    for path in tests_root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests."):
+                assert not node.module.split(".")[-1].startswith(("test_", "conftest")), f"{path}: {node.module}"

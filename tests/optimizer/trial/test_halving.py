@@ -17,7 +17,7 @@ from optimizer.study.study import open_study
 from optimizer.trial import halving
 from optimizer.trial.budget import Budget
 from optimizer.trial.objective import train
-from tests.conftest import search_argv
+from tests.helpers import search_argv
 from tests.pg import postgres_server, trials, wait_for, worker
 
 # A space of fast candidates (no sleep): rungs, not builds, take the time.
