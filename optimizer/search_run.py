@@ -90,7 +90,7 @@ def _slug(space: str) -> str:
 
 
 def prepare_run_dir(plan: Plan) -> None:
-    """Create the run folder and record its settings, or check them against the run being resumed."""
+    """Create the run folder and record its settings, or check them against the run being resumed and the study."""
     try:
         plan.run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -98,7 +98,11 @@ def prepare_run_dir(plan: Plan) -> None:
     path = plan.run_dir / run_config.FILE
     if path.exists():
         run_config.check_resume(saved=run_config.load(plan.run_dir), new=plan.config)
-    else:
+    # The study's own record: a fleet worker with other settings (and its own --out) is refused before it writes.
+    from optimizer.fleet import join_study
+
+    join_study(plan.config)
+    if not path.exists():
         run_config.save(plan.config, plan.run_dir)
 
 

@@ -22,6 +22,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from optimizer.errors import ArchoptError, first_line
+from optimizer.fleet import retry_concurrent
 
 # Heartbeat every minute; a trial silent for three is its worker's death (a long GC or swap pause is not).
 HEARTBEAT_S = int(os.environ.get("ARCHOPT_HEARTBEAT_S", "60"))
@@ -51,11 +52,12 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
     """An RDB storage with heartbeats for ``url``; an unreachable or unusable URL is one-line ArchoptError."""
     try:
         with _no_experimental_warning():
-            storage = RDBStorage(
+            # Retried: workers started together on a fresh database all create the tables at once (see fleet).
+            storage = retry_concurrent(lambda: RDBStorage(
                 normalize_url(url), heartbeat_interval=heartbeat_s, grace_period=grace_s,
                 heartbeat_stale_trial_callback=RetryStale(max_retry=MAX_RETRY),
                 engine_kwargs=_engine_kwargs(url),
-            )
+            ))
     except ImportError as error:  # Optuna re-raises the driver's ModuleNotFoundError as an ImportError
         missing = getattr(error.__cause__, "name", None) or "database"
         raise ArchoptError(f"storage {redact(url)} needs the {missing} driver, which is not installed (for PostgreSQL: pip install 'archopt[postgres]').") from None
@@ -172,6 +174,29 @@ def _bulk_upsert(dialect: str, *, trial_id: int, attrs: dict) -> Any:
     rows = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()]
     insert = (sqlite if dialect == "sqlite" else postgresql).insert(Model).values(rows)
     return insert.on_conflict_do_update(index_elements=[Model.trial_id, Model.key], set_={"value_json": insert.excluded.value_json})
+
+
+def add_study_user_attrs(study: optuna.Study, attrs: dict) -> None:
+    """Add ``attrs`` to the study's user attributes unless another worker added any of them first; never overwrite.
+
+    Optuna's ``set_user_attr`` overwrites, so of two workers that join a study at once the later would replace the
+    earlier's settings. This inserts every row in one transaction, which the unique (study, key) index fails as a
+    whole when another worker got there first; the caller then reads theirs.
+    """
+    backend = getattr(study._storage, "_backend", study._storage)
+    if not isinstance(backend, RDBStorage):
+        for key, value in attrs.items():
+            if key not in study.user_attrs:
+                study.set_user_attr(key, value)
+        return
+    import json
+
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    with _create_scoped_session(backend.scoped_session, True) as session:  # True: a lost race is ignored
+        session.add_all([models.StudyUserAttributeModel(study_id=study._study_id, key=key, value_json=json.dumps(value))
+                         for key, value in attrs.items()])
 
 
 @contextlib.contextmanager
