@@ -17,7 +17,8 @@ import json
 import random
 import sys
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import optuna
 

@@ -1,0 +1,221 @@
+"""Fleets that start together: every worker gets in, and a worker with other measuring settings is refused.
+
+Real PostgreSQL (tests/pg.py) and real SQLite files; the workers are separate processes started at one instant.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+import sqlalchemy
+from optuna.trial import TrialState
+
+from optimizer import cli, fleet
+from optimizer.errors import ArchoptError
+from optimizer.run_config import RunConfig
+from optimizer.storage import add_study_user_attrs, make_storage, normalize_url
+from tests.pg import TINY_BUDGET, TINY_SPACE, postgres_server, trials, worker
+
+N_WORKERS = 8
+# Waits for the shared start time, joins the study, prints "ok" or the refusal; no TensorFlow, so it starts fast.
+JOINER = """
+import sys, time
+from optimizer import fleet
+from optimizer.errors import ArchoptError
+from optimizer.run_config import RunConfig
+url, seed, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+config = RunConfig(dataset="fashion_mnist", space="default", storage=url, study="race", seed=seed)
+while time.time() < start:
+    time.sleep(0.001)
+try:
+    fleet.join_study(config)
+    print("ok")
+except ArchoptError as error:
+    print(error)
+"""
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    with postgres_server() as url:
+        yield url
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A new, empty database on the test server: no Optuna tables yet, as a fleet's first start finds it."""
+    engine = sqlalchemy.create_engine(normalize_url(server_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return f"{server_url.rsplit('/', 1)[0]}/{name}"
+
+
+def config(url: str, **changes) -> RunConfig:
+    return RunConfig(**{"dataset": "fashion_mnist", "space": "default", "storage": url, "study": "race", **changes})
+
+
+def snapshot(url: str, name: str = "race") -> tuple:
+    """Everything a refused worker must leave as it was: trials, user attributes, metric names, directions."""
+    study = optuna.load_study(study_name=name, storage=normalize_url(url))
+    return [(t.number, t.state, t.params, t.user_attrs) for t in study.trials], study.user_attrs, study.metric_names, study.directions
+
+
+def test_lost_race_is_told_from_a_fault():
+    locked = sqlalchemy.exc.OperationalError("PRAGMA", {}, Exception("database is locked"))
+    wrapped = optuna.exceptions.StorageInternalError("during the commit")
+    wrapped.__cause__ = locked
+    assert fleet.lost_race(sqlalchemy.exc.IntegrityError("CREATE TABLE", {}, Exception("pg_type_typname_nsp_index")))
+    assert fleet.lost_race(wrapped)
+    refused = sqlalchemy.exc.OperationalError("connect", {}, Exception("connection refused"))
+    assert not fleet.lost_race(refused) and not fleet.lost_race(ValueError("directions differ"))
+
+
+def test_retry_runs_a_lost_race_again_within_a_bounded_time():
+    attempts = []
+
+    def step() -> str:
+        attempts.append(time.monotonic())
+        if len(attempts) < 3:
+            raise sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
+        return "in"
+
+    assert fleet.retry_concurrent(step) == "in" and len(attempts) == 3
+
+    def always() -> None:
+        raise sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    started = time.monotonic()
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        fleet.retry_concurrent(always, budget_s=0.5)
+    assert time.monotonic() - started < 2.5
+
+
+def test_add_study_user_attrs_never_overwrites(tmp_path):
+    """Pins the private Optuna API add_study_user_attrs uses: the first writer's value stays."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=make_storage(url), study_name="race", directions=["maximize", "minimize"])
+    add_study_user_attrs(study, {"seed": 1, "dataset": "mnist"})
+    add_study_user_attrs(study, {"seed": 2, "space": "default"})  # seed taken: the whole insert is dropped
+    assert study.user_attrs == {"seed": 1, "dataset": "mnist"}
+
+
+def test_study_records_settings_and_refuses_another_seed_or_budget(tmp_path):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    fleet.join_study(config(url, seed=1))
+    recorded = optuna.load_study(study_name="race", storage=url).user_attrs
+    assert recorded == fleet.settings_of(config(url, seed=1)) and recorded["seed"] == 1
+    before = snapshot(url)
+    with pytest.raises(ArchoptError) as seed:
+        fleet.join_study(config(url, seed=2))
+    assert str(seed.value) == ("study 'race' measures trials with --seed 1, but this worker was started with --seed 2; "
+                               "start it with the study's settings, or give it another --study.")
+    from optimizer.budget import Budget
+
+    with pytest.raises(ArchoptError, match="with --train-steps 300, but this worker was started with --train-steps 40;"):
+        fleet.join_study(config(url, seed=1, budget=Budget(train_steps=40)))
+    assert snapshot(url) == before
+    fleet.join_study(config(url, seed=1, data_dir="/elsewhere"))  # where a machine keeps its data is its own business
+
+
+def test_study_of_an_older_archopt_adopts_the_first_workers_settings(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    old = optuna.create_study(storage=url, study_name="race", directions=["maximize", "minimize"])
+    old.add_trial(optuna.trial.create_trial(values=[0.5, 3.0]))
+    fleet.join_study(config(url, seed=3))
+    assert "study 'race' had no recorded dataset, space, val_size, train_size, seed, budget" in capsys.readouterr().err
+    assert optuna.load_study(study_name="race", storage=url).user_attrs["seed"] == 3
+    with pytest.raises(ArchoptError, match="--seed 3, but this worker was started with --seed 0"):
+        fleet.join_study(config(url, seed=0))
+
+
+def _race(url: str, seeds: list[int]) -> list[str]:
+    """Start one joining process per seed, all at the same instant; their outputs."""
+    start = time.time() + 3 + 0.5 * len(seeds)  # every interpreter is up and waiting before the start
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    procs = [subprocess.Popen([sys.executable, "-c", JOINER, url, str(seed), str(start)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for seed in seeds]
+    return [proc.communicate(timeout=180)[0].strip() for proc in procs]
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_workers_joining_a_fresh_database_together_all_get_in_and_one_settings_win(backend, postgres_url, tmp_path):
+    """Half the workers have another seed: whichever half wrote first, all of it gets in and the rest are refused.
+
+    Without the retry, most of these workers die creating the tables (PostgreSQL's pg_type index, SQLite's
+    alembic_version) in about every start.
+    """
+    url = fresh_database(postgres_url, f"race_{os.getpid()}") if backend == "postgresql" else f"sqlite:///{tmp_path / 's.db'}"
+    seeds = [1, 2] * (N_WORKERS // 2)
+    outputs = _race(url, seeds)
+    assert not [out for out in outputs if "cannot open storage" in out or "Traceback" in out], outputs
+    recorded = optuna.load_study(study_name="race", storage=normalize_url(url)).user_attrs["seed"]
+    other = 3 - recorded
+    assert [out for seed, out in zip(seeds, outputs) if seed == recorded] == ["ok"] * (N_WORKERS // 2)
+    assert {out for seed, out in zip(seeds, outputs) if seed == other} == {
+        f"study 'race' measures trials with --seed {recorded}, but this worker was started with --seed {other}; "
+        "start it with the study's settings, or give it another --study."}
+
+
+def test_archopt_search_with_another_seed_is_refused_before_writing(tmp_path, capsys):
+    """Two run folders, one SQLite study: the second, with another seed, is refused and writes nothing."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    common = ["search", "--storage", url, "--study", "race", "--no-progress", "--trials", "2"]
+    fleet.join_study(config(url, seed=1))
+    before = snapshot(url)
+    code = cli.main([*common, "--out", str(tmp_path / "b"), "--seed", "2"])  # supervised: no TensorFlow needed
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("archopt:")] == [
+        "archopt: error: study 'race' measures trials with --seed 1, but this worker was started with --seed 2; "
+        "start it with the study's settings, or give it another --study."]
+    assert not (tmp_path / "b" / "run.json").exists()  # fixed and restarted, the worker is not refused by its folder
+    assert snapshot(url) == before
+
+
+def _finished(proc: subprocess.Popen, log: Path) -> int:
+    code = proc.wait(timeout=600)
+    assert code in (0, 2), log.read_text()[-3000:]
+    return code
+
+
+@pytest.mark.slow
+def test_eight_searches_started_together_on_a_fresh_database_all_run(postgres_url, tmp_path, fashion_dir):
+    """Eight real `archopt search` workers on a fresh PostgreSQL database; then two with other settings are refused."""
+    url = fresh_database(postgres_url, f"fleet_{os.getpid()}")
+    (tmp_path / "tiny.py").write_text(TINY_SPACE)
+    target = N_WORKERS
+    common = ["--storage", url, "--study", "fleet", "--trials", str(target), "--space", f"{tmp_path / 'tiny.py'}:build",
+              "--data-dir", str(fashion_dir), "--sampler", "random", *TINY_BUDGET]
+    logs = [tmp_path / f"w{i}.log" for i in range(N_WORKERS)]
+    procs = [worker([*common, "--out", str(tmp_path / f"w{i}")], log=log) for i, log in enumerate(logs)]
+    codes = [_finished(proc, log) for proc, log in zip(procs, logs)]
+    assert codes == [0] * N_WORKERS, [log.read_text()[-1500:] for log in logs]
+
+    final = trials(url, "fleet")
+    complete = [t for t in final if t.state == TrialState.COMPLETE]
+    assert target <= len(complete) <= target + N_WORKERS - 1  # each worker may finish the trial it was running
+    assert not [t for t in final if t.state == TrialState.RUNNING]
+    assert len({t.number for t in final}) == len(final)
+    listed = pd.read_csv(tmp_path / "w0" / "trials.csv")
+    assert sorted(listed["trial"]) == sorted(t.number for t in final)  # every trial once: none counted twice
+    assert {t.user_attrs["pid"] for t in complete} <= {p.pid for p in procs}
+
+    before = snapshot(url, "fleet")
+    for name, flags, expected in [
+        ("seed", ["--seed", "1"], "--seed 0, but this worker was started with --seed 1;"),
+        ("steps", ["--train-steps", "40"], "--train-steps 20, but this worker was started with --train-steps 40;"),
+    ]:
+        log = tmp_path / f"{name}.log"
+        proc = worker([*common, "--out", str(tmp_path / name), *flags], log=log)
+        assert _finished(proc, log) == 2
+        lines = [line for line in log.read_text().splitlines() if line.startswith("archopt:")]
+        assert len(lines) == 1 and expected in lines[0] and "study 'fleet'" in lines[0], log.read_text()[-2000:]
+        assert not (tmp_path / name / "run.json").exists()
+    assert snapshot(url, "fleet") == before
+    assert json.loads(json.dumps(before[1]))["seed"] == 0
