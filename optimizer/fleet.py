@@ -123,3 +123,39 @@ def _compare(key: str, recorded: object, own: object, *, study: str) -> None:
 
 def _shown(value: object) -> str:
     return "(not set)" if value is None else str(value)
+
+
+class TrialGate:
+    """Start a trial only while the study needs more than its complete trials and the trials running now.
+
+    Without it, every worker that finishes a trial before the fleet reaches ``--trials`` starts another, and each
+    one still running when the target is reached completes too: up to one extra trial per worker. With it, a worker
+    whose next trial would be surplus waits instead: if the running trials complete, the study is done with exactly
+    the target; if one fails, its place is free again. Dead workers' trials are failed meanwhile (heartbeats), so a
+    wait ends; ``timeout`` (seconds, from now) bounds it too. Two workers that check at the same instant may still
+    both start, one trial over.
+    """
+
+    def __init__(self, *, target: int, timeout: float | None = None, poll_s: float = 1.0) -> None:
+        self.target, self.poll_s = target, poll_s
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+
+    def open(self, study: optuna.Study) -> bool:
+        """Whether to start another trial, after waiting while the running trials would reach the target."""
+        from optuna.trial import TrialState
+
+        from optimizer.storage import fail_stale
+
+        while True:
+            trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+            complete = sum(t.state == TrialState.COMPLETE for t in trials)
+            if complete >= self.target or (self.deadline is not None and time.monotonic() >= self.deadline):
+                return False
+            if len(trials) < self.target:
+                return True
+            time.sleep(self.poll_s)
+            fail_stale(study)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if not self.open(study):
+            study.stop()

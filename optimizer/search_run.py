@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 from optimizer import report, run_config, study as studies, supervisor
 from optimizer.durations import parse_duration
 from optimizer.errors import ArchoptError, CandidateFailed
+from optimizer.fleet import TrialGate
 from optimizer.budget import Budget
 from optimizer.progress import ProgressBar, quiet_candidate_tracebacks
 from optimizer.run_config import RunConfig
@@ -134,10 +135,12 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
     write = lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
     # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
-    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
+    # The gate last: a worker whose next trial would take the fleet past --trials waits for the running ones.
+    gate = TrialGate(target=plan.n_trials, timeout=plan.timeout)
+    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update, gate]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        if studies.count(study, TrialState.COMPLETE) < plan.n_trials:
+        if gate.open(study):
             quota = plan.trials_per_process if supervisor.is_worker() else None
             study.optimize(objective, n_trials=quota, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
     finally:
