@@ -101,10 +101,10 @@ def check_settings(study: optuna.Study, config: RunConfig) -> None:
     missing = {key: value for key, value in own.items() if key not in study.user_attrs}
     if missing:
         retry_concurrent(lambda: add_study_user_attrs(study, missing))
-        if study.get_trials(deepcopy=False):
-            print(f"archopt: study {study.study_name!r} had no recorded {', '.join(missing)}; it now keeps this "
-                  f"worker's, and its earlier trials are assumed to be measured with them.", file=sys.stderr)
     recorded = study.user_attrs
+    if missing and all(recorded[key] == own[key] for key in missing) and study.get_trials(deepcopy=False):
+        print(f"archopt: study {study.study_name!r} had no recorded {', '.join(missing)}; it now keeps this "
+              f"worker's, and its earlier trials are assumed to be measured with them.", file=sys.stderr)
     for key, value in own.items():
         _compare(key, recorded[key], value, study=study.study_name)
 

@@ -137,7 +137,8 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
     # The gate last: a worker whose next trial would take the fleet past --trials waits for the running ones.
     gate = TrialGate(target=plan.n_trials, timeout=plan.timeout)
-    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update, gate]
+    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update,
+                 gate]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if gate.open(study):

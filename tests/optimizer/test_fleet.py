@@ -63,7 +63,8 @@ def config(url: str, **changes) -> RunConfig:
 def snapshot(url: str, name: str = "race") -> tuple:
     """Everything a refused worker must leave as it was: trials, user attributes, metric names, directions."""
     study = optuna.load_study(study_name=name, storage=normalize_url(url))
-    return [(t.number, t.state, t.params, t.user_attrs) for t in study.trials], study.user_attrs, study.metric_names, study.directions
+    trials_now = [(t.number, t.state, t.params, t.user_attrs) for t in study.trials]
+    return trials_now, study.user_attrs, study.metric_names, study.directions
 
 
 def test_lost_race_is_told_from_a_fault():
@@ -117,7 +118,7 @@ def test_study_records_settings_and_refuses_another_seed_or_budget(tmp_path):
                                "start it with the study's settings, or give it another --study.")
     from optimizer.budget import Budget
 
-    with pytest.raises(ArchoptError, match="with --train-steps 300, but this worker was started with --train-steps 40;"):
+    with pytest.raises(ArchoptError, match="with --train-steps 300, but this worker was started with --train-steps 40"):
         fleet.join_study(config(url, seed=1, budget=Budget(train_steps=40)))
     assert snapshot(url) == before
     fleet.join_study(config(url, seed=1, data_dir="/elsewhere"))  # where a machine keeps its data is its own business
@@ -139,7 +140,8 @@ def test_gate_waits_while_running_trials_would_reach_the_target(tmp_path, runnin
     """Two complete and one running (another worker's) of a target of three: wait, then stop or take its place."""
     import threading
 
-    study = optuna.create_study(storage=make_storage(f"sqlite:///{tmp_path / 'g.db'}"), directions=["maximize", "minimize"])
+    storage = make_storage(f"sqlite:///{tmp_path / 'g.db'}")
+    study = optuna.create_study(storage=storage, directions=["maximize", "minimize"])
     for _ in range(2):
         study.add_trial(optuna.trial.create_trial(values=[0.5, 3.0]))
     running = study.ask()
@@ -171,20 +173,21 @@ def test_workers_joining_a_fresh_database_together_all_get_in_and_one_settings_w
     Without the retry, most of these workers die creating the tables (PostgreSQL's pg_type index, SQLite's
     alembic_version) in about every start.
     """
-    url = fresh_database(postgres_url, f"race_{os.getpid()}") if backend == "postgresql" else f"sqlite:///{tmp_path / 's.db'}"
+    sqlite = f"sqlite:///{tmp_path / 's.db'}"
+    url = fresh_database(postgres_url, f"race_{os.getpid()}") if backend == "postgresql" else sqlite
     seeds = [1, 2] * (N_WORKERS // 2)
     outputs = _race(url, seeds)
     assert not [out for out in outputs if "cannot open storage" in out or "Traceback" in out], outputs
     recorded = optuna.load_study(study_name="race", storage=normalize_url(url)).user_attrs["seed"]
     other = 3 - recorded
     assert [out for seed, out in zip(seeds, outputs) if seed == recorded] == ["ok"] * (N_WORKERS // 2)
-    assert {out for seed, out in zip(seeds, outputs) if seed == other} == {
-        f"study 'race' measures trials with --seed {recorded}, but this worker was started with --seed {other}; "
-        "start it with the study's settings, or give it another --study."}
+    refusal = (f"study 'race' measures trials with --seed {recorded}, but this worker was started with --seed {other}; "
+               "start it with the study's settings, or give it another --study.")
+    assert {out for seed, out in zip(seeds, outputs) if seed == other} == {refusal}
 
 
-def test_archopt_search_with_another_seed_is_refused_before_writing(tmp_path, capsys):
-    """Two run folders, one SQLite study: the second, with another seed, is refused and writes nothing."""
+def test_archopt_search_with_another_seed_or_budget_is_refused_before_writing(tmp_path, capsys):
+    """Run folders sharing one SQLite study: one with another seed or budget is refused and writes nothing."""
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     common = ["search", "--storage", url, "--study", "race", "--no-progress", "--trials", "2"]
     fleet.join_study(config(url, seed=1))
@@ -192,10 +195,13 @@ def test_archopt_search_with_another_seed_is_refused_before_writing(tmp_path, ca
     code = cli.main([*common, "--out", str(tmp_path / "b"), "--seed", "2"])  # supervised: no TensorFlow needed
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
-    assert [line for line in err.splitlines() if line.startswith("archopt:")] == [
-        "archopt: error: study 'race' measures trials with --seed 1, but this worker was started with --seed 2; "
-        "start it with the study's settings, or give it another --study."]
+    refusal = ("archopt: error: study 'race' measures trials with --seed 1, but this worker was started with --seed 2; "
+               "start it with the study's settings, or give it another --study.")
+    assert [line for line in err.splitlines() if line.startswith("archopt:")] == [refusal]
     assert not (tmp_path / "b" / "run.json").exists()  # fixed and restarted, the worker is not refused by its folder
+    assert cli.main([*common, "--out", str(tmp_path / "c"), "--seed", "1", "--train-steps", "40"]) == 2
+    err = capsys.readouterr().err
+    assert "study 'race' measures trials with --train-steps 300, but this worker was started with --train-steps 40;" in err
     assert snapshot(url) == before
 
 
@@ -206,9 +212,12 @@ def _finished(proc: subprocess.Popen, log: Path) -> int:
 
 
 @pytest.mark.slow
-def test_eight_searches_started_together_on_a_fresh_database_all_run(postgres_url, tmp_path, fashion_dir):
-    """Eight real `archopt search` workers on a fresh PostgreSQL database; then two with other settings are refused."""
-    url = fresh_database(postgres_url, f"fleet_{os.getpid()}")
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_eight_searches_started_together_on_a_fresh_database_all_run(backend, postgres_url, tmp_path, fashion_dir):
+    """Eight real `archopt search` workers on a fresh database (eight run folders, one study); then two with other
+    settings are refused."""
+    sqlite = f"sqlite:///{tmp_path / 'shared.db'}"
+    url = fresh_database(postgres_url, f"fleet_{os.getpid()}") if backend == "postgresql" else sqlite
     (tmp_path / "tiny.py").write_text(TINY_SPACE)
     target = N_WORKERS
     common = ["--storage", url, "--study", "fleet", "--trials", str(target), "--space", f"{tmp_path / 'tiny.py'}:build",
