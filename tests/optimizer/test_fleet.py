@@ -201,7 +201,7 @@ def test_archopt_search_with_another_seed_or_budget_is_refused_before_writing(tm
     assert not (tmp_path / "b" / "run.json").exists()  # fixed and restarted, the worker is not refused by its folder
     assert cli.main([*common, "--out", str(tmp_path / "c"), "--seed", "1", "--train-steps", "40"]) == 2
     err = capsys.readouterr().err
-    assert "study 'race' measures trials with --train-steps 300, but this worker was started with --train-steps 40;" in err
+    assert "with --train-steps 300, but this worker was started with --train-steps 40;" in err and "study 'race'" in err
     assert snapshot(url) == before
 
 
