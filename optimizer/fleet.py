@@ -18,6 +18,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import optuna
@@ -71,6 +72,14 @@ def lost_race(error: BaseException) -> bool:
 def settings_of(config: RunConfig) -> dict:
     """The settings that change what a trial measures, as the JSON values the study stores."""
     return json.loads(json.dumps({field: config.to_dict()[field] for field in MUST_MATCH}))
+
+
+def shares_study(config: RunConfig, *, run_dir: Path) -> bool:
+    """Whether other workers may run this study: a server database, or a SQLite file other than the run folder's own
+    (several run folders given one ``--storage sqlite:///...``). Their samplers are then seeded per worker."""
+    from optimizer.storage import is_shared
+
+    return is_shared(config.storage) or config.storage != f"sqlite:///{Path(run_dir).resolve() / 'study.db'}"
 
 
 def join_study(config: RunConfig) -> None:

@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from optimizer import report, run_config, study as studies, supervisor
 from optimizer.durations import parse_duration
 from optimizer.errors import ArchoptError, CandidateFailed
-from optimizer.fleet import TrialGate
+from optimizer.fleet import TrialGate, shares_study
 from optimizer.budget import Budget
 from optimizer.progress import ProgressBar, quiet_candidate_tracebacks
 from optimizer.run_config import RunConfig
@@ -122,7 +122,8 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     from optimizer.device import configure_threads
 
     # The storage first: an unreachable URL is reported before minutes of data loading.
-    study = assemble.study_for(plan.config, sampler=plan.sampler)
+    shared = shares_study(plan.config, run_dir=plan.run_dir)  # other workers' samplers propose other candidates
+    study = assemble.study_for(plan.config, sampler=plan.sampler, shared=shared)
     configure_threads()  # before loading any model runs a TensorFlow op
     # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same weights.
     check_specs(plan.baselines)
@@ -137,8 +138,8 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
     # The gate last: a worker whose next trial would take the fleet past --trials waits for the running ones.
     gate = TrialGate(target=plan.n_trials, timeout=plan.timeout)
-    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update,
-                 gate]
+    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless,
+                 bar.update, gate]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if gate.open(study):

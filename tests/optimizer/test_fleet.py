@@ -67,6 +67,13 @@ def snapshot(url: str, name: str = "race") -> tuple:
     return trials_now, study.user_attrs, study.metric_names, study.directions
 
 
+def test_a_sqlite_file_outside_the_run_folder_is_shared(tmp_path):
+    own = config(f"sqlite:///{(tmp_path / 'run').resolve() / 'study.db'}")
+    assert not fleet.shares_study(own, run_dir=tmp_path / "run")  # one worker: reproducible from its seed
+    assert fleet.shares_study(config(f"sqlite:///{tmp_path / 'shared.db'}"), run_dir=tmp_path / "run")
+    assert fleet.shares_study(config("postgresql://u@h/db"), run_dir=tmp_path / "run")
+
+
 def test_lost_race_is_told_from_a_fault():
     locked = sqlalchemy.exc.OperationalError("PRAGMA", {}, Exception("database is locked"))
     wrapped = optuna.exceptions.StorageInternalError("during the commit")
@@ -237,6 +244,8 @@ def test_eight_searches_started_together_on_a_fresh_database_all_run(backend, po
     listed = pd.read_csv(tmp_path / "w0" / "trials.csv")
     assert sorted(listed["trial"]) == sorted(t.number for t in final)  # every trial once: none counted twice
     assert {t.user_attrs["pid"] for t in complete} <= {p.pid for p in procs}
+    # Seeded per worker (SQLite too, shared by eight run folders): not the same candidate eight times.
+    assert len({t.params["units"] for t in complete}) > len(complete) // 2
 
     before = snapshot(url, "fleet")
     for name, flags, expected in [
