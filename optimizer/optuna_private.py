@@ -2,7 +2,7 @@
 
 Optuna has no public way to: ask which RUNNING trials' heartbeats are stale without failing them (archopt records
 why first), reach a study's storage and a trial's storage id, or write many user attributes of a trial in one
-transaction. Everything else in archopt uses Optuna's public API. Tested with Optuna 4.4-5.x (see pyproject.toml).
+transaction, or add study attributes only where absent (first writer wins). Everything else in archopt uses Optuna's public API. Tested with Optuna 4.4-5.x (see pyproject.toml).
 """
 
 from __future__ import annotations
@@ -63,3 +63,25 @@ def _bulk_upsert(dialect: str, *, trial_id: int, attrs: dict) -> Any:
     rows = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()]
     insert = (sqlite if dialect == "sqlite" else postgresql).insert(Model).values(rows)
     return insert.on_conflict_do_update(index_elements=[Model.trial_id, Model.key], set_={"value_json": insert.excluded.value_json})
+
+
+def insert_study_user_attrs(study: optuna.Study, attrs: dict) -> None:
+    """Add ``attrs`` to the study's user attributes unless another worker added any of them first; never overwrite.
+
+    Optuna's ``set_user_attr`` overwrites, so of two workers that join a study at once the later would replace the
+    earlier's settings. This inserts every row in one transaction, which the unique (study, key) index fails as a
+    whole when another worker got there first; the caller then reads theirs.
+    """
+    storage = storage_of(study)
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage):
+        for key, value in attrs.items():
+            if key not in study.user_attrs:
+                study.set_user_attr(key, value)
+        return
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    with _create_scoped_session(backend.scoped_session, True) as session:  # True: a lost race is ignored
+        session.add_all([models.StudyUserAttributeModel(study_id=study._study_id, key=key, value_json=json.dumps(value))
+                         for key, value in attrs.items()])

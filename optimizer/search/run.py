@@ -18,6 +18,7 @@ from optimizer.search import supervisor
 from optimizer.search.durations import parse_duration
 from optimizer.study import run_config
 from optimizer.study import study as studies
+from optimizer.study.fleet import TrialGate, shares_study
 from optimizer.study.progress import ProgressBar, quiet_candidate_tracebacks
 from optimizer.study.run_config import RunConfig
 from optimizer.study.samplers import DEFAULT_SAMPLER, SAMPLERS
@@ -90,7 +91,7 @@ def _slug(space: str) -> str:
 
 
 def prepare_run_dir(plan: Plan) -> None:
-    """Create the run folder and record its settings, or check them against the run being resumed."""
+    """Create the run folder and record its settings, or check them against the run being resumed and the study."""
     try:
         plan.run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -98,7 +99,11 @@ def prepare_run_dir(plan: Plan) -> None:
     path = plan.run_dir / run_config.FILE
     if path.exists():
         run_config.check_resume(saved=run_config.load(plan.run_dir), new=plan.config)
-    else:
+    # The study's own record: a fleet worker with other settings (and its own --out) is refused before it writes.
+    from optimizer.study.fleet import join_study
+
+    join_study(plan.config)
+    if not path.exists():
         run_config.save(plan.config, plan.run_dir)
 
 
@@ -117,7 +122,8 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     from optimizer.study import assemble
 
     # The storage first: an unreachable URL is reported before minutes of data loading.
-    study = assemble.study_for(plan.config, sampler=plan.sampler)
+    shared = shares_study(plan.config, run_dir=plan.run_dir)  # other workers' samplers propose other candidates
+    study = assemble.study_for(plan.config, sampler=plan.sampler, shared=shared)
     configure_threads()  # before loading any model runs a TensorFlow op
     # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same weights.
     baselines.check_specs(plan.baselines)
@@ -130,10 +136,13 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
     write = lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
     # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
-    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update]
+    # The gate last: a worker whose next trial would take the fleet past --trials waits for the running ones.
+    gate = TrialGate(target=plan.n_trials, timeout=plan.timeout)
+    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless,
+                 bar.update, gate]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        if studies.count(study, *studies.JUDGED) < plan.n_trials:
+        if gate.open(study):
             quota = plan.trials_per_process if supervisor.is_worker() else None
             study.optimize(objective, n_trials=quota, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
     finally:

@@ -41,16 +41,17 @@ def objective_for(config: RunConfig) -> Objective:
     return Objective(build=build_fn_for(config, dataset), split=split, budget=config.budget, tags=worker_tags())
 
 
-def study_for(config: RunConfig, *, sampler: str) -> optuna.Study:
+def study_for(config: RunConfig, *, sampler: str, shared: bool | None = None) -> optuna.Study:
     """Open (or resume, or join) the study, failing the trials of dead workers so that they are retried.
 
     The sampler's seed moves on with the trials already run, so a resume explores anew; on a shared storage
-    it also depends on the worker, so that workers started together do not propose the same candidates.
+    (``shared``; by default any but SQLite) it also depends on the worker, so that workers started together do not
+    propose the same candidates.
     """
 
     study = open_study(storage=make_storage(config.storage), name=config.study, sampler=make_sampler(sampler, seed=config.seed))
     fail_stale(study)
-    offset = len(study.trials) + (worker_seed() if is_shared(config.storage) else 0)
+    offset = len(study.trials) + (worker_seed() if (is_shared(config.storage) if shared is None else shared) else 0)
     if offset:
         study.sampler = make_sampler(sampler, seed=(config.seed + offset) % 2**32)
     return study

@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optimizer.errors import ArchoptError, first_line
 from optimizer.optuna_private import stale_trial_ids, storage_of, trial_id
+from optimizer.study.races import retry_concurrent
 
 # Heartbeat every minute; a trial silent for three is its worker's death (a long GC or swap pause is not).
 HEARTBEAT_S = int(os.environ.get("ARCHOPT_HEARTBEAT_S", "60"))
@@ -53,11 +54,12 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
     """An RDB storage with heartbeats for ``url``; an unreachable or unusable URL is one-line ArchoptError."""
     try:
         with _no_experimental_warning():
-            storage = RDBStorage(
+            # Retried: workers started together on a fresh database all create the tables at once (see fleet).
+            storage = retry_concurrent(lambda: RDBStorage(
                 normalize_url(url), heartbeat_interval=heartbeat_s, grace_period=grace_s,
                 heartbeat_stale_trial_callback=RetryStale(max_retry=MAX_RETRY),
                 engine_kwargs=_engine_kwargs(url),
-            )
+            ))
     except ImportError as error:  # Optuna re-raises the driver's ModuleNotFoundError as an ImportError
         missing = getattr(error.__cause__, "name", None) or "database"
         raise ArchoptError(f"storage {redact(url)} needs the {missing} driver, which is not installed (for PostgreSQL: pip install 'archopt[postgres]').") from None

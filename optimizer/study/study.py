@@ -8,6 +8,7 @@ import optuna
 from optuna.trial import TrialState
 
 from optimizer.errors import ArchoptError, first_line
+from optimizer.study.races import retry_concurrent
 from optimizer.study.storage import redact
 
 DIRECTIONS = ("maximize", "minimize")
@@ -19,15 +20,19 @@ JUDGED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 def open_study(*, storage: str | optuna.storages.BaseStorage, name: str, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
     """Create the study, or load it to resume: every earlier trial is kept."""
-    try:
+    def create() -> optuna.Study:
         study = optuna.create_study(
             storage=storage, study_name=name, directions=list(DIRECTIONS), sampler=sampler, load_if_exists=True
         )
+        study.set_metric_names(list(METRIC_NAMES))
+        return study
+
+    try:
+        study = retry_concurrent(create)  # workers started together create and load it at the same moment
     except ValueError as error:  # e.g. an existing study with other directions.
         raise ArchoptError(f"cannot use study {name!r}: {error}") from error
     except Exception as error:  # SQLAlchemy's errors for an unreachable or unusable storage.
         raise ArchoptError(f"cannot open storage {redact(storage)}: {type(error).__name__}: {first_line(error)}") from error
-    study.set_metric_names(list(METRIC_NAMES))
     return study
 
 

@@ -1,0 +1,128 @@
+"""Workers that start together on one study: every one gets in, and one with other measuring settings is refused.
+
+A fleet's workers (a shell loop, a Slurm array, a Kubernetes Job) open the storage at the same moment. On a fresh
+database they all create Optuna's tables at once, and all but one lose the race with an integrity or lock error
+(PostgreSQL: a duplicate ``pg_type`` row; MySQL: "already exists"; SQLite: "database is locked").
+``retry_concurrent`` runs such a step again after a short, jittered back-off, within a bounded time: the second
+attempt finds the tables (or the study) the winner made.
+
+The study also records what a trial measures (dataset, space, split sizes, seed, training budget) as study user
+attributes the first time any worker joins it, and every later worker checks its own settings against them before
+it runs a trial: trials scored on different splits or budgets are not comparable on one front.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+
+from optimizer.errors import ArchoptError
+from optimizer.optuna_private import insert_study_user_attrs
+from optimizer.study.races import retry_concurrent
+from optimizer.study.run_config import MUST_MATCH, RunConfig
+from optimizer.study.storage import fail_stale, is_shared, make_storage
+from optimizer.study.study import JUDGED, open_study
+
+# The command-line flag of each recorded setting, for the refusal's message.
+FLAGS = {"dataset": "--dataset", "space": "--space", "val_size": "--val-size", "train_size": "--train-size",
+         "seed": "--seed", "batch_size": "--batch-size", "train_steps": "--train-steps", "epochs": "--epochs",
+         "timing_s": "--timing-s", "max_step_ms": "--max-step-ms"}
+
+
+def settings_of(config: RunConfig) -> dict:
+    """The settings that change what a trial measures, as the JSON values the study stores."""
+    return json.loads(json.dumps({field: config.to_dict()[field] for field in MUST_MATCH}))
+
+
+def shares_study(config: RunConfig, *, run_dir: Path) -> bool:
+    """Whether other workers may run this study: a server database, or a SQLite file other than the run folder's own
+    (several run folders given one ``--storage sqlite:///...``). Their samplers are then seeded per worker."""
+
+    return is_shared(config.storage) or config.storage != f"sqlite:///{Path(run_dir).resolve() / 'study.db'}"
+
+
+def join_study(config: RunConfig) -> None:
+    """Open (creating it if need be) the study, record its settings if it has none, and refuse other settings.
+
+    Called before a worker writes anything, so a refused worker leaves the study (and its own run.json) untouched.
+    """
+
+    storage = make_storage(config.storage)
+    try:
+        study = open_study(storage=storage, name=config.study, sampler=optuna.samplers.RandomSampler())
+        check_settings(study, config)
+    finally:
+        storage.engine.dispose()  # the worker opens its own later; no idle connections held on the server
+
+
+def check_settings(study: optuna.Study, config: RunConfig) -> None:
+    """Record ``config``'s settings on a study that has none; raise ArchoptError naming the first that differs.
+
+    The first worker to record wins, atomically, even against workers started at the same moment; a study made by
+    an archopt that did not record settings adopts the first joining worker's (said on stderr if it has trials).
+    """
+
+    own = settings_of(config)
+    missing = {key: value for key, value in own.items() if key not in study.user_attrs}
+    if missing:
+        retry_concurrent(lambda: insert_study_user_attrs(study, missing))
+    recorded = study.user_attrs
+    if missing and all(recorded[key] == own[key] for key in missing) and study.get_trials(deepcopy=False):
+        print(f"archopt: study {study.study_name!r} had no recorded {', '.join(missing)}; it now keeps this "
+              f"worker's, and its earlier trials are assumed to be measured with them.", file=sys.stderr)
+    for key, value in own.items():
+        _compare(key, recorded[key], value, study=study.study_name)
+
+
+def _compare(key: str, recorded: object, own: object, *, study: str) -> None:
+    if isinstance(recorded, dict) and isinstance(own, dict):  # the budget: name the field that differs
+        for field in sorted(recorded.keys() | own.keys()):
+            _compare(field, recorded.get(field), own.get(field), study=study)
+    elif recorded != own:
+        flag = FLAGS.get(key, key)
+        raise ArchoptError(
+            f"study {study!r} measures trials with {flag} {_shown(recorded)}, but this worker was started with "
+            f"{flag} {_shown(own)}; start it with the study's settings, or give it another --study."
+        )
+
+
+def _shown(value: object) -> str:
+    return "(not set)" if value is None else str(value)
+
+
+class TrialGate:
+    """Start a trial only while the study needs more than its complete trials and the trials running now.
+
+    Without it, every worker that finishes a trial before the fleet reaches ``--trials`` starts another, and each
+    one still running when the target is reached completes too: up to one extra trial per worker. With it, a worker
+    whose next trial would be surplus waits instead: if the running trials complete, the study is done with exactly
+    the target; if one fails, its place is free again. Dead workers' trials are failed meanwhile (heartbeats), so a
+    wait ends; ``timeout`` (seconds, from now) bounds it too. Two workers that check at the same instant may still
+    both start, one trial over.
+    """
+
+    def __init__(self, *, target: int, timeout: float | None = None, poll_s: float = 1.0) -> None:
+        self.target, self.poll_s = target, poll_s
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+
+    def open(self, study: optuna.Study) -> bool:
+        """Whether to start another trial, after waiting while the running trials would reach the target."""
+    
+        while True:
+            trials = study.get_trials(deepcopy=False, states=(*JUDGED, TrialState.RUNNING))
+            complete = sum(t.state in JUDGED for t in trials)  # judged: complete, or stopped by halving
+            if complete >= self.target or (self.deadline is not None and time.monotonic() >= self.deadline):
+                return False
+            if len(trials) < self.target:
+                return True
+            time.sleep(self.poll_s)
+            fail_stale(study)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if not self.open(study):
+            study.stop()
