@@ -13,7 +13,7 @@ from optimizer.defaults import EXPORT_EPOCHS
 from optimizer.errors import ArchoptError
 from optimizer.results.rebuild import complete_trial, open_run, rebuild_model
 from optimizer.study.assemble import load_split
-from optimizer.trial.evaluation import accuracy
+from optimizer.trial.evaluation import accuracy, compile_for_outputs, recompute_batch_norm
 
 SAVED_MODEL_SIGNATURE = "serving_default"
 
