@@ -24,9 +24,7 @@ def pareto_numbers(study: optuna.Study) -> set[int]:
     Step times from different hardware do not compare, so a mixed fleet has one front per device class.
     """
     by_device: dict[str, list] = {}
-    from optimizer.retime import retimed_trials
-
-    for trial in retimed_trials(study):  # re-timed step times where the front was re-timed
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):  # re-timed values stored
         by_device.setdefault(str(trial.user_attrs.get("device", "")), []).append(trial)
     numbers, verbosity = set(), optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line per device and write
@@ -52,12 +50,13 @@ def for_device(frame: pd.DataFrame, device: str | None) -> pd.DataFrame:
     return frame[frame["device"] == device]
 
 
-def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int], retimed: dict[int, float] | None = None) -> pd.DataFrame:
+def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]) -> pd.DataFrame:
     """One row per trial: the fixed leading columns, then one column per knob, then the measurements.
 
-    ``step_time_ms`` is the re-timed value where ``retimed`` has one; the first measurement stays in ``step_time_first_ms``.
+    ``step_time_ms`` is the trial's stored value (re-timed, if the front was); the first measurement stays in
+    ``step_time_first_ms``.
     """
-    rows = [_row(t, pareto=pareto, retimed=retimed or {}) for t in trials]
+    rows = [_row(t, pareto=pareto) for t in trials]
     _explain_stale_failures(rows, trials)
     knobs = list(dict.fromkeys(k for t in trials for k in t.params))
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(LEADING + knobs + METRICS + [c for r in rows for c in r])))
@@ -76,12 +75,12 @@ def _explain_stale_failures(rows: list[dict], trials: Sequence[optuna.trial.Froz
             row["fail_reason"] = f"its worker stopped sending heartbeats (killed or lost); retried as trial {retries[row['trial']]}."
 
 
-def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int], retimed: dict[int, float]) -> dict:
+def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int]) -> dict:
     attrs = trial.user_attrs
     row = {"trial": trial.number, "state": trial.state.name, "is_pareto": trial.number in pareto}
     if trial.values:
-        row["accuracy"], row["step_time_first_ms"] = trial.values
-        row["step_time_ms"] = retimed.get(trial.number, row["step_time_first_ms"])
+        row["accuracy"], row["step_time_ms"] = trial.values
+        row["step_time_first_ms"] = attrs.get("step_time_first_ms", row["step_time_ms"])
     row |= {k: v for k, v in attrs.items() if k not in row and not isinstance(v, (dict, list))}
     row |= trial.params
     if trial.duration is not None:
@@ -110,11 +109,10 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
     """
     from optimizer import baselines as baseline_rows
     from optimizer.plot import plot_front
-    from optimizer.retime import retimed_values
 
     if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < OUTPUTS_MIN_INTERVAL_S:
         return None
-    frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study), retimed=retimed_values(study))
+    frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study))
     write_csv(frame, run_dir / "trials.csv")
     write_csv(pareto_frame(frame), run_dir / "pareto.csv")
     stored = baseline_rows.stored(study)

@@ -41,6 +41,10 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
 
     if args.dataset not in DATASETS:
         raise ArchoptError(f"unknown dataset {args.dataset!r}; expected one of: {', '.join(DATASETS)}.")
+    engine = getattr(args, "engine", "optuna")
+    if engine == "keras-tuner" and args.sampler is not None:
+        raise ArchoptError(f"`--sampler` chooses Optuna's sampler, but got --sampler {args.sampler!r} with "
+                           "`--engine keras-tuner`; use `--tuner`.")
     sampler = args.sampler or DEFAULT_SAMPLER
     if sampler not in SAMPLERS:
         raise ArchoptError(f"unknown sampler {sampler!r}; expected one of: {', '.join(SAMPLERS)}.")
@@ -50,6 +54,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         dataset=args.dataset, space=args.space, data_dir=args.data_dir, seed=args.seed,
         storage=args.storage or f"sqlite:///{run_dir.resolve() / 'study.db'}", study=args.study or run_dir.resolve().name,
         val_size=_positive("--val-size", args.val_size), train_size=_positive("--train-size", args.train_size), budget=budget,
+        engine=engine,
     )
     return Plan(run_dir=run_dir, config=config, sampler=sampler, n_trials=_positive("--trials", args.trials), timeout=_timeout(args.timeout),
                 baselines=tuple(getattr(args, "baseline", None) or ()), trials_per_process=_per_process(args))

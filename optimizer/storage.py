@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import socket
 import warnings
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -39,12 +40,13 @@ class RetryStale(RetryHeartbeatStaleTrialCallback):
 
 
 def normalize_url(url: str) -> str:
-    """``postgresql://`` (or ``postgres://``) with the driver `archopt[postgres]` installs.
+    """``url`` as Optuna and optuna-dashboard read it: SQLAlchemy URLs unchanged, ``postgres://`` as ``postgresql://``.
 
-    SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3; the extra ships psycopg2 (binary wheels everywhere).
+    A bare ``postgresql://`` uses SQLAlchemy's default driver (psycopg 3 since SQLAlchemy 2.1), which
+    `archopt[postgres]` installs; ``postgresql+psycopg2://`` and other ``+driver`` forms name theirs, as in Optuna.
     """
     scheme, sep, rest = url.partition("://")
-    return f"postgresql+psycopg2://{rest}" if sep and scheme in ("postgresql", "postgres") else url
+    return f"postgresql://{rest}" if sep and scheme == "postgres" else url
 
 
 def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> RDBStorage:
@@ -158,6 +160,48 @@ def set_user_attrs(trial: optuna.Trial | optuna.trial.FixedTrial, attrs: dict) -
             for key, value in attrs.items():
                 backend._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial._trial_id, key, value)
     trial._cached_frozen_trial.user_attrs.update(attrs)  # as Trial.set_user_attr keeps it
+
+
+def overwrite_values(
+    study: optuna.Study, values: dict[int, Sequence[float]], *, user_attrs: dict[int, dict] | None = None
+) -> None:
+    """Replace finished trials' ``values`` (number -> every objective's) and upsert their ``user_attrs``, in one commit.
+
+    Re-timing corrects a finished trial's step time, and whatever reads the study (``best_trials``, the dashboard)
+    must see the corrected one. Optuna has no public API to edit a finished trial, so this writes the RDB models
+    (``tests/optimizer/test_trial_values.py`` pins them) and updates this process's cache of finished trials.
+    """
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    storage, user_attrs = study._storage, user_attrs or {}
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage):
+        raise TypeError(f"only an RDB storage's trials can be edited, but the study uses {type(backend).__name__}.")
+    numbers = values.keys() | user_attrs.keys()
+    ids = {n: storage.get_trial_id_from_study_id_trial_number(study._study_id, n) for n in numbers}
+    Value, Attr = models.TrialValueModel, models.TrialUserAttributeModel
+    with _create_scoped_session(backend.scoped_session) as session:
+        for number, trial_values in values.items():
+            rows = {row.objective: row for row in session.query(Value).filter_by(trial_id=ids[number])}
+            if sorted(rows) != list(range(len(trial_values))):
+                raise ValueError(f"trial {number} has objectives {sorted(rows)}, but got {len(trial_values)} values.")
+            for objective, value in enumerate(trial_values):
+                rows[objective].value, rows[objective].value_type = Value.value_to_stored_repr(value)
+        for number, attrs in user_attrs.items():
+            for key, value in attrs.items():
+                row = session.query(Attr).filter_by(trial_id=ids[number], key=key).one_or_none()
+                if row is None:
+                    session.add(Attr(trial_id=ids[number], key=key, value_json=json.dumps(value)))
+                else:
+                    row.value_json = json.dumps(value)
+    cached = getattr(storage, "_studies", {}).get(study._study_id)  # _CachedStorage keeps finished trials forever
+    for number in numbers if cached is not None else ():
+        if number in cached.trials:
+            trial = copy.copy(cached.trials[number])
+            trial.values = list(values.get(number, trial.values))
+            trial.user_attrs = {**trial.user_attrs, **user_attrs.get(number, {})}
+            cached.trials[number] = trial
 
 
 def _bulk_upsert(dialect: str, *, trial_id: int, attrs: dict) -> Any:
