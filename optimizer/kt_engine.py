@@ -170,7 +170,7 @@ def _evaluate(objective: Objective, fixed: KerasTunerValues, *, fraction: float)
 
 def execute(plan: Any, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> int:
     """`archopt search --engine keras-tuner`: the run folder, files and summary of an Optuna run."""
-    from optimizer import assemble, report, search_run
+    from optimizer import assemble, html_report, report, search_run
     from optimizer.study import GIVE_UP_AFTER_FAILURES
 
     if not math.isfinite(kt_lambda) or kt_lambda < 0:
@@ -179,6 +179,7 @@ def execute(plan: Any, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> i
     search_run.prepare_run_dir(plan)
     objective = assemble.objective_for(plan.config)
     study = assemble.study_for(plan.config, sampler="random")  # only stores the mirrored trials
+    html_report.record_fingerprint(study)
     write = lambda s: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
     engine = ArchoptTuner(oracle=oracle, objective=objective, study=study, kt_lambda=kt_lambda,
                           directory=plan.run_dir, n_trials=plan.n_trials, timeout=plan.timeout, on_trial=write)

@@ -101,13 +101,13 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False) -> pd.DataFrame | None:
-    """Rewrite trials.csv, pareto.csv, pareto.png (and baselines.csv, if any) from the study; returns the trials frame.
+    """Rewrite trials.csv, pareto.csv, pareto.png, report.html (and baselines.csv) from the study; returns the frame.
 
     With ``throttle`` (after each trial of a search) nothing is written, and None returned, within
     OUTPUTS_MIN_INTERVAL_S of the last write, and the plot only when ``_plot_is_stale``: trials of a few seconds
     would otherwise spend a tenth of their time rewriting files. A search's last write is never throttled.
     """
-    from optimizer import baselines as baseline_rows
+    from optimizer import baselines as baseline_rows, html_report
     from optimizer.plot import plot_front
 
     if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < OUTPUTS_MIN_INTERVAL_S:
@@ -121,6 +121,7 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
         write_csv(baselines, run_dir / baseline_rows.FILE)
     if not throttle or _plot_is_stale(frame, run_dir / "pareto.png"):
         plot_front(frame, run_dir / "pareto.png", title=study.study_name, baselines=_complete(baselines))
+    html_report.write_report(study, run_dir, frame=frame, baselines=baselines, throttle=throttle)  # slower cadence
     _LAST_WRITE[run_dir] = time.monotonic()
     return frame
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from optuna.trial import TrialState
 
-from optimizer import report, run_config, study as studies, supervisor
+from optimizer import html_report, report, run_config, study as studies, supervisor
 from optimizer.durations import parse_duration
 from optimizer.errors import ArchoptError, CandidateFailed
 from optimizer.budget import Budget
@@ -127,6 +127,7 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same weights.
     check_specs(plan.baselines)
     objective = assemble.objective_for(plan.config)
+    html_report.record_fingerprint(study)  # the report's settings name the hardware of every device class
     return _optimize(study, objective, plan=plan, progress=progress)
 
 
