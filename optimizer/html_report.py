@@ -229,7 +229,7 @@ def _hypervolume(study: optuna.Study, done: pd.DataFrame) -> str:
             history = plot_hypervolume_history(_scratch_study(study, logged), reference_point=reference)
         volumes = np.asarray(history.data[0].y, dtype=float)
         figure.add_trace(go.Scatter(
-            x=[t.datetime_complete for t in group], y=volumes, mode="lines+markers", line_shape="hv", name=device or "all",
+            x=[t.datetime_complete for t in group], y=volumes.tolist(), mode="lines+markers", line_shape="hv", name=device or "all",
             customdata=[t.number for t in group], hovertemplate="trial %{customdata}<br>%{x}<br>hypervolume %{y:.4f}<extra></extra>",
         ))
     figure.update_layout(xaxis_title="trial completed at", yaxis_title="hypervolume (accuracy x log10 ms)")
@@ -305,7 +305,7 @@ def _settings(study: optuna.Study, *, run_dir: Path) -> str:
             details = ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
             rows.append((f"device {key.removeprefix(FINGERPRINT_PREFIX)}", details))
     cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table id='settings'>{cells}</table>"
+    return f'<table id="settings">{cells}</table>'
 
 
 _CSS = """
