@@ -173,6 +173,8 @@ def _front_table(done: pd.DataFrame, *, run_dir: Path) -> str:
     columns = ["trial", "accuracy", "step_time_ms", "step_time_first_ms", "params", "macs", "device"]
     columns += [c for c in STAGE_COLUMNS if c in front] + knob_columns(done)
     table = front[[c for c in columns if c in front]].copy()
+    counts = [c for c in ("params", "macs", "steps_trained") if c in table]
+    table[counts] = table[counts].astype("Int64")  # counts, not 5.529e+04
     table["export"] = [export_command(run_dir, int(n)) for n in front["trial"]]
     body = table.to_html(index=False, table_id="front-table", na_rep="", float_format=lambda v: f"{v:.4g}", escape=True)
     # The command cells as <code>, so a user copies exactly them (the text was escaped by pandas).
@@ -285,8 +287,8 @@ def _importances(study: optuna.Study, done: pd.DataFrame) -> str:
         figure.update_layout(title=f"{name}: knobs that put a trial in the best 10%")
         parts.append(_div(figure, f"importance-{name}"))
     where = f" on {html.escape(device)}" if len(groups) > 1 else ""
-    note = (f"<p class='note'>Optuna's PED-ANOVA importances{where} ({len(trials)} trials, knobs every trial has): "
-            "how much each knob's values differ between the best 10% of trials and all of them.</p>")
+    note = (f"<p class='note'>Optuna's PED-ANOVA importances{where} ({len(trials)} trials): how much each knob's "
+            "values differ between the best 10% of trials and all of them.</p>")
     return note + "".join(parts)
 
 
@@ -299,7 +301,8 @@ def _settings(study: optuna.Study, *, run_dir: Path) -> str:
         for key, value in json.loads(path.read_text()).items():
             text = redact(value) if key == "storage" else json.dumps(value) if isinstance(value, dict) else str(value)
             rows.append((key, text))
-    rows.append(("study", study.study_name))
+    if not any(key == "study" for key, _ in rows):
+        rows.append(("study", study.study_name))
     for key, value in sorted(study.user_attrs.items()):
         if key.startswith(FINGERPRINT_PREFIX):
             details = ", ".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)

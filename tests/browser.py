@@ -48,3 +48,9 @@ def screenshot(path: Path, out: Path) -> None:
         if errors:
             raise RuntimeError(f"the report logged errors: {errors}")
         page.screenshot(path=str(out), full_page=True)
+
+
+if __name__ == "__main__":  # python -m tests.browser RUN_DIR OUT.png: the README's picture of a run's report.html
+    import sys
+
+    screenshot(Path(sys.argv[1]) / "report.html", Path(sys.argv[2]))
