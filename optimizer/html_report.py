@@ -28,6 +28,7 @@ MIN_TRIALS_FOR_IMPORTANCE = 5  # fANOVA on fewer trials says nothing
 FINGERPRINT_PREFIX = "fingerprint:"
 STAGE_COLUMNS = ("rung", "steps_trained")  # successive halving: where a candidate stopped, shown when present
 _LAST_WRITE: dict[Path, float] = {}
+BASELINE_HOVER = "<b>baseline %{text}</b><br>accuracy %{y:.4f}<br>step time %{x:.3g} ms<extra></extra>"
 
 
 def record_fingerprint(study: optuna.Study, fingerprint: dict | None = None) -> None:
@@ -44,10 +45,14 @@ def record_fingerprint(study: optuna.Study, fingerprint: dict | None = None) -> 
 
 
 def write_report(
-    study: optuna.Study, run_dir: Path, *, frame: pd.DataFrame, baselines: pd.DataFrame | None = None,
+    study: optuna.Study,
+    run_dir: Path,
+    *,
+    frame: pd.DataFrame,
+    baselines: pd.DataFrame | None = None,
     throttle: bool = False,
 ) -> Path | None:
-    """Write ``run_dir``/report.html from ``frame`` (trials.csv's rows); with ``throttle``, at most every few minutes."""
+    """Write ``run_dir``/report.html from ``frame`` (trials.csv's rows); with ``throttle``, at most every 5 minutes."""
     run_dir = Path(run_dir)
     if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < REPORT_MIN_INTERVAL_S:
         return None
@@ -73,13 +78,16 @@ def render(study: optuna.Study, *, frame: pd.DataFrame, baselines: pd.DataFrame 
         _section("Settings and devices", _settings(study, run_dir=run_dir)),
     ]
     title = html.escape(f"archopt: {study.study_name}")
-    counts = ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items()) if len(frame) else "no trials"
+    counts = (
+        ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items()) if len(frame) else "no trials"
+    )
     return (
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
         f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_CSS}</style>"
         f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
         f"<h1>{title}</h1><p class='sub'>{html.escape(counts)}; written {time.strftime('%Y-%m-%d %H:%M:%S %Z')}</p>"
-        + "".join(sections) + "</body></html>\n"
+        + "".join(sections)
+        + "</body></html>\n"
     )
 
 
@@ -103,13 +111,21 @@ def knob_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def _hover(row: pd.Series, knobs: dict) -> str:
-    lines = [f"<b>trial {int(row['trial'])}</b>", f"accuracy {row['accuracy']:.4f}", f"step time {row['step_time_ms']:.3g} ms"]
+    lines = [
+        f"<b>trial {int(row['trial'])}</b>",
+        f"accuracy {row['accuracy']:.4f}",
+        f"step time {row['step_time_ms']:.3g} ms",
+    ]
     for column, label in (("params", "params"), ("macs", "MACs")):
         if column in row and pd.notna(row[column]):
             lines.append(f"{label} {int(row[column]):,}")
     for column in STAGE_COLUMNS:
         if column in row and pd.notna(row[column]):
-            lines.append(f"{column.replace('_', ' ')} {row[column]:g}" if isinstance(row[column], float) else f"{column} {row[column]}")
+            lines.append(
+                f"{column.replace('_', ' ')} {row[column]:g}"
+                if isinstance(row[column], float)
+                else f"{column} {row[column]}"
+            )
     lines += [f"{k} = {html.escape(str(v))}" for k, v in knobs.items()]  # the study's values (the CSV's may be floats)
     return "<br>".join(lines)
 
@@ -130,21 +146,40 @@ def _front_figures(done: pd.DataFrame, baselines: pd.DataFrame | None, *, knobs:
             (f"dominated ({len(others)})", others, {"color": "rgba(120,120,120,0.35)", "size": 7}),
             (f"Pareto front ({len(front)})", front, {"color": "#d62728", "size": 10}),
         ):
-            figure.add_trace(go.Scatter(  # plain lists, not plotly's typed arrays: the page's data reads as it looks
-                x=part["step_time_ms"].tolist(), y=part["accuracy"].tolist(), name=name, line_shape="hv", marker=style,
-                mode="lines+markers" if part is front else "markers", customdata=part["trial"].astype(int).tolist(),
-                text=[_hover(r, knobs.get(int(r["trial"]), {})) for _, r in part.iterrows()], hovertemplate="%{text}<extra></extra>",
-            ))
+            figure.add_trace(
+                go.Scatter(  # plain lists, not plotly's typed arrays: the page's data reads as it looks
+                    x=part["step_time_ms"].tolist(),
+                    y=part["accuracy"].tolist(),
+                    name=name,
+                    line_shape="hv",
+                    marker=style,
+                    mode="lines+markers" if part is front else "markers",
+                    customdata=part["trial"].astype(int).tolist(),
+                    text=[_hover(r, knobs.get(int(r["trial"]), {})) for _, r in part.iterrows()],
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
         complete = _complete_baselines(baselines, device=device)
         if complete is not None and len(complete):
-            figure.add_trace(go.Scatter(
-                x=complete["step_time_ms"].tolist(), y=complete["accuracy"].tolist(), name="baselines", mode="markers+text",
-                text=complete["name"].astype(str).tolist(),
-                textposition="top center", marker={"symbol": "star", "size": 16, "color": "#1f77b4"},
-                hovertemplate="<b>baseline %{text}</b><br>accuracy %{y:.4f}<br>step time %{x:.3g} ms<extra></extra>",
-            ))
-        figure.update_layout(title=html.escape(device or "all trials"), xaxis_title="training step time (ms, median; log)",
-                             yaxis_title="validation accuracy", hovermode="closest", legend={"orientation": "h", "y": -0.2})
+            figure.add_trace(
+                go.Scatter(
+                    x=complete["step_time_ms"].tolist(),
+                    y=complete["accuracy"].tolist(),
+                    name="baselines",
+                    mode="markers+text",
+                    text=complete["name"].astype(str).tolist(),
+                    textposition="top center",
+                    marker={"symbol": "star", "size": 16, "color": "#1f77b4"},
+                    hovertemplate=BASELINE_HOVER,
+                )
+            )
+        figure.update_layout(
+            title=html.escape(device or "all trials"),
+            xaxis_title="training step time (ms, median; log)",
+            yaxis_title="validation accuracy",
+            hovermode="closest",
+            legend={"orientation": "h", "y": -0.2},
+        )
         figure.update_xaxes(type="log")
         parts.append(_div(figure, f"front-{i}"))
     return "".join(parts)
@@ -218,7 +253,9 @@ def _hypervolume(study: optuna.Study, done: pd.DataFrame) -> str:
     import plotly.graph_objects as go
     from optuna.visualization import plot_hypervolume_history
 
-    trials = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.datetime_complete]
+    trials = [
+        t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.datetime_complete
+    ]
     if len(trials) < 2:
         return "<p>Fewer than two complete trials: no history yet.</p>"
     figure = go.Figure()
@@ -230,13 +267,22 @@ def _hypervolume(study: optuna.Study, done: pd.DataFrame) -> str:
             warnings.simplefilter("ignore")  # experimental in some Optuna versions
             history = plot_hypervolume_history(_scratch_study(study, logged), reference_point=reference)
         volumes = np.asarray(history.data[0].y, dtype=float)
-        figure.add_trace(go.Scatter(
-            x=[t.datetime_complete for t in group], y=volumes.tolist(), mode="lines+markers", line_shape="hv", name=device or "all",
-            customdata=[t.number for t in group], hovertemplate="trial %{customdata}<br>%{x}<br>hypervolume %{y:.4f}<extra></extra>",
-        ))
+        figure.add_trace(
+            go.Scatter(
+                x=[t.datetime_complete for t in group],
+                y=volumes.tolist(),
+                mode="lines+markers",
+                line_shape="hv",
+                name=device or "all",
+                customdata=[t.number for t in group],
+                hovertemplate="trial %{customdata}<br>%{x}<br>hypervolume %{y:.4f}<extra></extra>",
+            )
+        )
     figure.update_layout(xaxis_title="trial completed at", yaxis_title="hypervolume (accuracy x log10 ms)")
-    note = ("<p class='note'>A curve still rising at the end says another night would likely improve the front; "
-            "a flat tail says the search had converged for this budget.</p>")
+    note = (
+        "<p class='note'>A curve still rising at the end says another night would likely improve the front; "
+        "a flat tail says the search had converged for this budget.</p>"
+    )
     return note + _div(figure, "hypervolume")
 
 
@@ -251,8 +297,16 @@ def _states(study: optuna.Study, frame: pd.DataFrame) -> str:
     for state, color in (("COMPLETE", "#2ca02c"), ("PRUNED", "#ff7f0e"), ("FAIL", "#d62728")):
         times = sorted(t.datetime_complete for t in finished if t.state.name == state)
         if times:
-            figure.add_trace(go.Scatter(x=times, y=list(range(1, len(times) + 1)), mode="lines+markers", line_shape="hv",
-                                        name=f"{state.lower()} ({len(times)})", line={"color": color}))
+            figure.add_trace(
+                go.Scatter(
+                    x=times,
+                    y=list(range(1, len(times) + 1)),
+                    mode="lines+markers",
+                    line_shape="hv",
+                    name=f"{state.lower()} ({len(times)})",
+                    line={"color": color},
+                )
+            )
     figure.update_layout(xaxis_title="finished at", yaxis_title="trials (cumulative)")
     failed = frame[frame["state"] == "FAIL"]
     reasons = failed["fail_reason"] if "fail_reason" in failed else pd.Series("", index=failed.index)
@@ -273,22 +327,30 @@ def _importances(study: optuna.Study, done: pd.DataFrame) -> str:
     groups = _by_device(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
     device, trials = max(groups.items(), key=lambda kv: len(kv[1]), default=("", []))
     if len(trials) < MIN_TRIALS_FOR_IMPORTANCE:
-        return f"<p>Importances need at least {MIN_TRIALS_FOR_IMPORTANCE} complete trials; this run has {len(trials)}.</p>"
+        return (
+            f"<p>Importances need at least {MIN_TRIALS_FOR_IMPORTANCE} complete trials; this run has {len(trials)}.</p>"
+        )
     scratch, parts = _scratch_study(study, trials), []
     signs = [-1.0 if d == optuna.study.StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
     for i, (name, sign) in enumerate(zip(scratch.metric_names, signs)):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # PED-ANOVA's note that it ranks knobs for low target values
-                figure = plot_param_importances(scratch, evaluator=PedAnovaImportanceEvaluator(),
-                                                target=lambda t, i=i, sign=sign: sign * t.values[i], target_name=name)
+                figure = plot_param_importances(
+                    scratch,
+                    evaluator=PedAnovaImportanceEvaluator(),
+                    target=lambda t, i=i, sign=sign: sign * t.values[i],
+                    target_name=name,
+                )
         except (ValueError, RuntimeError) as error:  # e.g. no knob varies, or no knob every trial has
             return f"<p>No importances: {html.escape(str(error).splitlines()[0])}</p>"
         figure.update_layout(title=f"{name}: knobs that put a trial in the best 10%")
         parts.append(_div(figure, f"importance-{name}"))
     where = f" on {html.escape(device)}" if len(groups) > 1 else ""
-    note = (f"<p class='note'>Optuna's PED-ANOVA importances{where} ({len(trials)} trials): how much each knob's "
-            "values differ between the best 10% of trials and all of them.</p>")
+    note = (
+        f"<p class='note'>Optuna's PED-ANOVA importances{where} ({len(trials)} trials): how much each knob's "
+        "values differ between the best 10% of trials and all of them.</p>"
+    )
     return note + "".join(parts)
 
 
@@ -315,6 +377,7 @@ _CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; margin-bottom: 0; } h2 { font-size: 1.2em; border-bottom: 1px solid #ddd; margin-top: 1.8em; }
 .sub, .note { color: #666; } .scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 13px; } th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; }
+table { border-collapse: collapse; font-size: 13px; }
+th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; }
 code.export { background: #f4f4f4; padding: 1px 4px; white-space: nowrap; user-select: all; }
 """

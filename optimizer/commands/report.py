@@ -7,8 +7,11 @@ from pathlib import Path
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("report", help="write RUN_DIR/report.html: the front to hover, progress, knobs, export commands",
-                              description=__doc__)
+    p = subparsers.add_parser(
+        "report",
+        help="write RUN_DIR/report.html: the front to hover, progress, knobs, export commands",
+        description=__doc__,
+    )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.set_defaults(run=run)
 

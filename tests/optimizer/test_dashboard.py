@@ -8,8 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import optuna
 import pandas as pd
@@ -72,7 +72,9 @@ def check_the_dashboard_shows_the_run(base: str, run_dir: Path) -> None:
     best = {t["number"]: t["values"] for t in detail["best_trials"]}
     assert sorted(best) == sorted(pareto.index)
     for number, (accuracy, step_ms) in best.items():
-        assert (float(accuracy), float(step_ms)) == pytest.approx((pareto.loc[number, "accuracy"], pareto.loc[number, "step_time_ms"]))
+        assert (float(accuracy), float(step_ms)) == pytest.approx(
+            (pareto.loc[number, "accuracy"], pareto.loc[number, "step_time_ms"])
+        )
 
 
 def test_optuna_dashboard_reads_a_sqlite_run(tiny_run: Path, tmp_path: Path) -> None:
@@ -85,8 +87,19 @@ def test_optuna_dashboard_reads_a_sqlite_run(tiny_run: Path, tmp_path: Path) -> 
 def test_one_postgresql_url_for_archopt_optuna_and_the_dashboard(small_fashion_dir: Path, tmp_path: Path) -> None:
     with postgres_server() as url:  # a bare postgresql:// URL, as the README's fleet uses
         run = tmp_path / "fleet"
-        argv = search_argv(run, small_fashion_dir, "--trials", "2", "--sampler", "random", "--no-progress",
-                           "--storage", url, "--study", "fleet")
+        argv = search_argv(
+            run,
+            small_fashion_dir,
+            "--trials",
+            "2",
+            "--sampler",
+            "random",
+            "--no-progress",
+            "--storage",
+            url,
+            "--study",
+            "fleet",
+        )
         assert main(argv) == 0
         study = optuna.load_study(study_name="fleet", storage=url)  # Optuna with the same URL, no driver in it
         assert study.metric_names == list(METRIC_NAMES)

@@ -12,7 +12,7 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from optimizer import html_report
-from optimizer.report import trials_frame, pareto_numbers, write_outputs
+from optimizer.report import pareto_numbers, trials_frame, write_outputs
 from optimizer.study import open_study
 
 DISTS = {"filters": IntDistribution(8, 64), "head": CategoricalDistribution(["gap", "flatten"])}
@@ -24,14 +24,28 @@ def make_study(n: int, *, devices=("cpu:A x2",), seed: int = 0, **attrs) -> optu
     start = dt.datetime(2026, 12, 1, 22, 0)
     for i in range(n):
         params = {"filters": rng.randint(8, 64), "head": rng.choice(["gap", "flatten"])}
-        when = {"datetime_start": start + dt.timedelta(minutes=i), "datetime_complete": start + dt.timedelta(minutes=i, seconds=50)}
+        when = {
+            "datetime_start": start + dt.timedelta(minutes=i),
+            "datetime_complete": start + dt.timedelta(minutes=i, seconds=50),
+        }
         if i % 7 == 6:
-            trial = create_trial(state=TrialState.FAIL, params=params, distributions=DISTS,
-                                 user_attrs={"fail_reason": rng.choice(["out of memory", "too slow"])})
+            trial = create_trial(
+                state=TrialState.FAIL,
+                params=params,
+                distributions=DISTS,
+                user_attrs={"fail_reason": rng.choice(["out of memory", "too slow"])},
+            )
         else:
-            values = [round(0.6 + params["filters"] / 200 + rng.uniform(-0.05, 0.05), 3), params["filters"] * rng.uniform(0.8, 1.2)]
-            trial = create_trial(values=values, params=params, distributions=DISTS,
-                                 user_attrs={"params": 100 * i, "macs": 7 * i, "device": devices[i % len(devices)], **attrs})
+            values = [
+                round(0.6 + params["filters"] / 200 + rng.uniform(-0.05, 0.05), 3),
+                params["filters"] * rng.uniform(0.8, 1.2),
+            ]
+            trial = create_trial(
+                values=values,
+                params=params,
+                distributions=DISTS,
+                user_attrs={"params": 100 * i, "macs": 7 * i, "device": devices[i % len(devices)], **attrs},
+            )
         trial.datetime_start, trial.datetime_complete = when["datetime_start"], when["datetime_complete"]
         study.add_trial(trial)
     return study
@@ -39,7 +53,7 @@ def make_study(n: int, *, devices=("cpu:A x2",), seed: int = 0, **attrs) -> optu
 
 def figure_data(page: str, div_id: str) -> list[dict]:
     """The traces plotly.py wrote into the page for ``div_id`` (Plotly.newPlot's second argument)."""
-    match = re.search(r'Plotly\.newPlot\(\s*"' + re.escape(div_id) + r'",\s*(\[.*?\]),\s*\{', page, re.S)
+    match = re.search(r'Plotly\.newPlot\(\s*"' + re.escape(div_id) + r'",\s*(\[.*?\]),\s*\{', page, re.DOTALL)
     assert match, f"no figure {div_id}"
     return json.loads(match.group(1))
 
@@ -65,13 +79,15 @@ def page_table(page: str, table_id: str):
     import io
 
     start = page.index(f'id="{table_id}"')
-    return io.StringIO(page[page.rindex("<table", 0, start): page.index("</table>", start) + len("</table>")])
+    return io.StringIO(page[page.rindex("<table", 0, start) : page.index("</table>", start) + len("</table>")])
 
 
 def test_one_front_per_device_class_and_baselines_as_stars(tmp_path) -> None:
     study = make_study(28, devices=("cpu:A x2", "gpu:B"))
     frame = trials_frame(study.trials, pareto=pareto_numbers(study))
-    baselines = pd.DataFrame([{"name": "resnet", "state": "COMPLETE", "accuracy": 0.8, "step_time_ms": 30.0, "device": "gpu:B"}])
+    baselines = pd.DataFrame(
+        [{"name": "resnet", "state": "COMPLETE", "accuracy": 0.8, "step_time_ms": 30.0, "device": "gpu:B"}]
+    )
     page = html_report.render(study, frame=frame, baselines=baselines, run_dir=tmp_path)
     for i, device in enumerate(["cpu:A x2", "gpu:B"]):
         traces = figure_data(page, f"front-{i}")
@@ -94,7 +110,9 @@ def test_rungs_are_shown_when_trials_csv_has_them(tmp_path) -> None:
 
 def test_small_studies_say_why_a_section_is_empty(tmp_path) -> None:
     study = make_study(3)
-    page = html_report.render(study, frame=trials_frame(study.trials, pareto=pareto_numbers(study)), baselines=None, run_dir=tmp_path)
+    page = html_report.render(
+        study, frame=trials_frame(study.trials, pareto=pareto_numbers(study)), baselines=None, run_dir=tmp_path
+    )
     assert "Importances need at least 5 complete trials; this run has 3." in page
     empty = open_study(storage="sqlite:///:memory:", name="empty", sampler=optuna.samplers.RandomSampler())
     page = html_report.render(empty, frame=trials_frame([], pareto=set()), baselines=None, run_dir=tmp_path)
@@ -103,7 +121,9 @@ def test_small_studies_say_why_a_section_is_empty(tmp_path) -> None:
 
 def test_the_hypervolume_history_is_optunas_and_never_falls(tmp_path) -> None:
     study = make_study(40)
-    page = html_report.render(study, frame=trials_frame(study.trials, pareto=pareto_numbers(study)), baselines=None, run_dir=tmp_path)
+    page = html_report.render(
+        study, frame=trials_frame(study.trials, pareto=pareto_numbers(study)), baselines=None, run_dir=tmp_path
+    )
     (trace,) = figure_data(page, "hypervolume")
     done = sorted((t for t in study.trials if t.state == TrialState.COMPLETE), key=lambda t: t.datetime_complete)
     assert trace["customdata"] == [t.number for t in done]
@@ -122,14 +142,26 @@ def test_during_a_search_the_page_is_rewritten_at_a_slower_cadence(tmp_path) -> 
     frame = trials_frame(study.trials, pareto=pareto_numbers(study))
     assert html_report.write_report(study, tmp_path, frame=frame, throttle=True) == tmp_path / html_report.FILE
     assert html_report.write_report(study, tmp_path, frame=frame, throttle=True) is None  # within REPORT_MIN_INTERVAL_S
-    assert html_report.write_report(study, tmp_path, frame=frame) == tmp_path / html_report.FILE  # the last write: always
+    assert (
+        html_report.write_report(study, tmp_path, frame=frame) == tmp_path / html_report.FILE
+    )  # the last write: always
 
 
 def test_settings_show_run_json_without_password_and_the_fingerprints(tmp_path) -> None:
     study = make_study(6)
-    (tmp_path / "run.json").write_text(json.dumps({"dataset": "fashion_mnist", "storage": "postgresql://u:hunter2@db/x"}))
-    html_report.record_fingerprint(study, {"cpu": "EPYC", "gpus": [], "cores": 2, "intra_op_threads": 0, "tensorflow": "2.x"})
-    page = html_report.render(study, frame=trials_frame(study.trials, pareto=pareto_numbers(study)), baselines=None, run_dir=tmp_path)
+    (tmp_path / "run.json").write_text(
+        json.dumps({"dataset": "fashion_mnist", "storage": "postgresql://u:hunter2@db/x"})
+    )
+    html_report.record_fingerprint(
+        study, {"cpu": "EPYC", "gpus": [], "cores": 2, "intra_op_threads": 0, "tensorflow": "2.x"}
+    )
+    page = html_report.render(
+        study, frame=trials_frame(study.trials, pareto=pareto_numbers(study)), baselines=None, run_dir=tmp_path
+    )
     settings = pd.read_html(page_table(page, "settings"), index_col=0)[0].iloc[:, 0]
-    assert settings["dataset"] == "fashion_mnist" and "hunter2" not in page and settings["storage"] == "postgresql://***@db/x"
+    assert (
+        settings["dataset"] == "fashion_mnist"
+        and "hunter2" not in page
+        and settings["storage"] == "postgresql://***@db/x"
+    )
     assert "cpu: EPYC" in settings["device cpu:EPYC x2"] and "tensorflow: 2.x" in settings["device cpu:EPYC x2"]

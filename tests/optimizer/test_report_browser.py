@@ -27,8 +27,15 @@ def report(tiny_run):
         page.wait_for_selector("#front-0 .hoverlayer .hovertext")
         hover = page.locator("#front-0 .hoverlayer .hovertext").first.text_content()
         hover_lines = page.locator("#front-0 .hoverlayer .hovertext tspan.line").all_text_contents()
-    return {"errors": errors, "requested": requested, "traces": traces, "commands": commands, "sections": sections,
-            "hover": hover, "hover_lines": hover_lines}
+    return {
+        "errors": errors,
+        "requested": requested,
+        "traces": traces,
+        "commands": commands,
+        "sections": sections,
+        "hover": hover,
+        "hover_lines": hover_lines,
+    }
 
 
 def test_the_page_loads_offline_from_file_without_console_errors(report) -> None:
@@ -43,7 +50,9 @@ def test_the_front_plot_holds_every_complete_trial_once_and_its_line_goes_throug
     assert sorted(plotted) == sorted(trials.loc[trials["state"] == "COMPLETE", "trial"])
     (line,) = [t for t in report["traces"] if t["name"].startswith("Pareto front")]
     assert line["trials"] == list(pareto["trial"])  # fastest first, as pareto.csv
-    assert line["x"] == pytest.approx(list(pareto["step_time_ms"])) and line["y"] == pytest.approx(list(pareto["accuracy"]))
+    assert line["x"] == pytest.approx(list(pareto["step_time_ms"])) and line["y"] == pytest.approx(
+        list(pareto["accuracy"])
+    )
 
 
 def test_hovering_a_front_point_shows_its_trial_and_knobs(report, tiny_run) -> None:
@@ -56,7 +65,11 @@ def test_hovering_a_front_point_shows_its_trial_and_knobs(report, tiny_run) -> N
     knobs = {k: row[k] for k in knob_columns(trials) if pd.notna(row[k])}
     assert set(shown) == set(knobs) and len(knobs) >= 5
     for knob, value in knobs.items():  # the CSV holds an integer knob as 32.0 where other trials lack it
-        assert shown[knob] == str(value) or float(shown[knob]) == pytest.approx(float(value)), (knob, shown[knob], value)
+        assert shown[knob] == str(value) or float(shown[knob]) == pytest.approx(float(value)), (
+            knob,
+            shown[knob],
+            value,
+        )
     assert f"accuracy {row['accuracy']:.4f}" in lines and f"params {int(row['params']):,}" in lines
 
 
