@@ -27,7 +27,6 @@ REPORT_MIN_INTERVAL_S = 300
 MIN_TRIALS_FOR_IMPORTANCE = 5  # fANOVA on fewer trials says nothing
 FINGERPRINT_PREFIX = "fingerprint:"
 STAGE_COLUMNS = ("rung", "steps_trained")  # successive halving: where a candidate stopped, shown when present
-_LAST_WRITE: dict[Path, float] = {}
 BASELINE_HOVER = "<b>baseline %{text}</b><br>accuracy %{y:.4f}<br>step time %{x:.3g} ms<extra></extra>"
 
 
@@ -52,15 +51,17 @@ def write_report(
     baselines: pd.DataFrame | None = None,
     throttle: bool = False,
 ) -> Path | None:
-    """Write ``run_dir``/report.html from ``frame`` (trials.csv's rows); with ``throttle``, at most every 5 minutes."""
+    """Write ``run_dir``/report.html from ``frame`` (trials.csv's rows); with ``throttle``, at most every 5 minutes.
+
+    The file's age decides, so the worker processes of one search (see ``supervisor``) share the cadence.
+    """
     run_dir = Path(run_dir)
-    if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < REPORT_MIN_INTERVAL_S:
-        return None
     path = run_dir / FILE
+    if throttle and path.exists() and time.time() - path.stat().st_mtime < REPORT_MIN_INTERVAL_S:
+        return None
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(render(study, frame=frame, baselines=baselines, run_dir=run_dir), encoding="utf-8")
     os.replace(tmp, path)
-    _LAST_WRITE[run_dir] = time.monotonic()
     return path
 
 
