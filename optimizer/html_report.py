@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shlex
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -59,8 +60,15 @@ def write_report(
     path = run_dir / FILE
     if throttle and path.exists() and time.time() - path.stat().st_mtime < REPORT_MIN_INTERVAL_S:
         return None
+    try:
+        page = render(study, frame=frame, baselines=baselines, run_dir=run_dir)
+    except Exception as error:  # a page that cannot be drawn must not end a night's search; the CSVs are written
+        from optimizer.errors import first_line
+
+        print(f"archopt: warning: {FILE} not written: {type(error).__name__}: {first_line(error)}", file=sys.stderr)
+        return None
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render(study, frame=frame, baselines=baselines, run_dir=run_dir), encoding="utf-8")
+    tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, path)
     return path
 

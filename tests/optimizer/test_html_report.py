@@ -165,3 +165,10 @@ def test_settings_show_run_json_without_password_and_the_fingerprints(tmp_path) 
         and settings["storage"] == "postgresql://***@db/x"
     )
     assert "cpu: EPYC" in settings["device cpu:EPYC x2"] and "tensorflow: 2.x" in settings["device cpu:EPYC x2"]
+
+
+def test_a_page_that_cannot_be_drawn_is_one_warning_not_the_end_of_the_search(tmp_path, capsys) -> None:
+    study = make_study(4)
+    assert html_report.write_report(study, tmp_path, frame=pd.DataFrame({"no_state_column": [1]})) is None
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("archopt: warning: report.html not written: KeyError") and not (tmp_path / "report.html").exists()
