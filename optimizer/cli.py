@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-COMMANDS = ("search", "export", "explain", "pareto", "retime")
+COMMANDS = ("search", "export", "explain", "pareto", "retime", "report")
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 

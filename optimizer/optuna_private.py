@@ -2,12 +2,14 @@
 
 Optuna has no public way to: ask which RUNNING trials' heartbeats are stale without failing them (archopt records
 why first), reach a study's storage and a trial's storage id, or write many user attributes of a trial in one
-transaction, or add study attributes only where absent (first writer wins). Everything else in archopt uses Optuna's public API. Tested with Optuna 4.4-5.x (see pyproject.toml).
+transaction, add study attributes only where absent (first writer wins), or correct a finished trial's values (re-timing). Everything else in archopt uses Optuna's public API. Tested with Optuna 4.4-5.x (see pyproject.toml).
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -85,3 +87,45 @@ def insert_study_user_attrs(study: optuna.Study, attrs: dict) -> None:
     with _create_scoped_session(backend.scoped_session, True) as session:  # True: a lost race is ignored
         session.add_all([models.StudyUserAttributeModel(study_id=study._study_id, key=key, value_json=json.dumps(value))
                          for key, value in attrs.items()])
+
+
+def overwrite_values(
+    study: optuna.Study, values: dict[int, Sequence[float]], *, user_attrs: dict[int, dict] | None = None
+) -> None:
+    """Replace finished trials' ``values`` (number -> every objective's) and upsert their ``user_attrs``, in one commit.
+
+    Re-timing corrects a finished trial's step time, and whatever reads the study (``best_trials``, the dashboard)
+    must see the corrected one. Optuna has no public API to edit a finished trial, so this writes the RDB models
+    (tests/optimizer/results/test_trial_values.py pins them) and updates this process's cache of finished trials.
+    """
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    storage, user_attrs = storage_of(study), user_attrs or {}
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage):
+        raise TypeError(f"only an RDB storage's trials can be edited, but the study uses {type(backend).__name__}.")
+    numbers = values.keys() | user_attrs.keys()
+    ids = {n: storage.get_trial_id_from_study_id_trial_number(study._study_id, n) for n in numbers}
+    Value, Attr = models.TrialValueModel, models.TrialUserAttributeModel
+    with _create_scoped_session(backend.scoped_session) as session:
+        for number, trial_values in values.items():
+            rows = {row.objective: row for row in session.query(Value).filter_by(trial_id=ids[number])}
+            if sorted(rows) != list(range(len(trial_values))):
+                raise ValueError(f"trial {number} has objectives {sorted(rows)}, but got {len(trial_values)} values.")
+            for objective, value in enumerate(trial_values):
+                rows[objective].value, rows[objective].value_type = Value.value_to_stored_repr(value)
+        for number, attrs in user_attrs.items():
+            for key, value in attrs.items():
+                row = session.query(Attr).filter_by(trial_id=ids[number], key=key).one_or_none()
+                if row is None:
+                    session.add(Attr(trial_id=ids[number], key=key, value_json=json.dumps(value)))
+                else:
+                    row.value_json = json.dumps(value)
+    cached = getattr(storage, "_studies", {}).get(study._study_id)  # _CachedStorage keeps finished trials forever
+    for number in numbers if cached is not None else ():
+        if number in cached.trials:
+            trial = copy.copy(cached.trials[number])
+            trial.values = list(values.get(number, trial.values))
+            trial.user_attrs = {**trial.user_attrs, **user_attrs.get(number, {})}
+            cached.trials[number] = trial

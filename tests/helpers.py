@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optimizer import cli
 from optimizer.data import formats
 
 
@@ -79,3 +80,16 @@ TINY_BUDGET = ["--train-steps", "15", "--train-size", "800", "--val-size", "300"
 def search_argv(out: Path, data_dir: Path, *extra: str) -> list[str]:
     """An `archopt search` command line with a budget small enough for tests."""
     return ["search", "--dataset", "fashion_mnist", "--data-dir", str(data_dir), "--out", str(out), *TINY_BUDGET, *extra]
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    """Run `archopt ARGV` in this process; it must fail with exactly one line on stderr."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_:  # argparse's own usage errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("archopt: error:")]
+    assert code != 0 and "Traceback" not in err, err
+    assert len(errors) == 1, err
+    return errors[0]

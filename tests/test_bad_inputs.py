@@ -12,22 +12,10 @@ import pytest
 from optimizer import cli
 from optimizer.study import run_config
 from optimizer.study.run_config import RunConfig
+from tests.helpers import one_line_error
 
 TINY = ["--train-steps", "5", "--train-size", "200", "--val-size", "100", "--timing-s", "0.05", "--batch-size", "16", "--no-progress",
         "--trials-per-process", "0"]
-
-
-def one_line_error(capsys, argv: list[str]) -> str:
-    """Run `archopt ARGV` in this process; it must fail with exactly one line on stderr."""
-    try:
-        code = cli.main(argv)
-    except SystemExit as exit_:  # argparse's own usage errors
-        code = exit_.code
-    err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("archopt: error:")]
-    assert code != 0 and "Traceback" not in err, err
-    assert len(errors) == 1, err
-    return errors[0]
 
 
 def test_unknown_dataset(capsys, tmp_path):

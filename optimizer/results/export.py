@@ -33,6 +33,7 @@ def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_E
     model.fit(dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs, shuffle=True, verbose=2)
     recompute_batch_norm(model, dataset.x_train, batch_size=config.budget.batch_size)  # training images only
     record = _record(config, frozen, epochs=epochs, test_accuracy=accuracy(model, dataset.x_test, dataset.y_test))
+    record |= step_time_record(study, frozen)
     save(model, out)
     (out / "archopt.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
@@ -55,6 +56,15 @@ def _record(config, frozen, *, epochs: int, test_accuracy: float) -> dict:
         "search_epochs": config.budget.epochs,
         **{k: v for k, v in frozen.user_attrs.items() if k in keep and k not in ("accuracy", "step_time_ms")},
     }
+
+
+def step_time_record(study, frozen) -> dict:
+    """The step time the CSVs show for this trial (its stored value), which timing it is, and the first timing."""
+    from optimizer.results.retime import ATTR, first_step_time
+
+    retimed = str(frozen.number) in study.user_attrs.get(ATTR, {})
+    return {"step_time_ms": frozen.values[1], "step_time_source": "re-timed" if retimed else "first",
+            "step_time_first_ms": first_step_time(frozen)}
 
 
 def _make_folder(out: Path) -> Path:

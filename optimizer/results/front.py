@@ -59,3 +59,8 @@ def dominating(rows: pd.DataFrame, *, accuracy: float, step_time_ms: float) -> p
     """The rows that dominate the point: no worse in both objectives and better in one (Optuna's definition)."""
     no_worse = (rows["accuracy"] >= accuracy) & (rows["step_time_ms"] <= step_time_ms)
     return rows[no_worse & ((rows["accuracy"] > accuracy) | (rows["step_time_ms"] < step_time_ms))]
+
+
+def pareto_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The non-dominated rows, fastest first."""
+    return frame[frame["is_pareto"]].sort_values(["step_time_ms", "accuracy"], ascending=[True, False])

@@ -13,14 +13,14 @@ import pandas as pd
 
 from optimizer.errors import ArchoptError
 from optimizer.results import baselines as baseline_rows
-from optimizer.results import front
-from optimizer.results.front import LEADING, METRICS
+from optimizer.results import front, html_report
+from optimizer.results.front import LEADING, METRICS, pareto_frame
 from optimizer.results.plot import plot_front
-from optimizer.results.retime import retimed_trials, retimed_values
+
 
 def pareto_numbers(study: optuna.Study) -> set[int]:
-    """Numbers of the trials on their device class's front, with re-timed step times where the front was re-timed."""
-    return front.pareto_numbers(retimed_trials(study))
+    """Numbers of the complete trials on their device class's front; their stored values are the re-timed ones."""
+    return front.pareto_numbers(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
 def for_device(frame: pd.DataFrame, device: str | None) -> pd.DataFrame:
@@ -33,12 +33,13 @@ def for_device(frame: pd.DataFrame, device: str | None) -> pd.DataFrame:
     return frame[frame["device"] == device]
 
 
-def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int], retimed: dict[int, float] | None = None) -> pd.DataFrame:
+def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]) -> pd.DataFrame:
     """One row per trial: the fixed leading columns, then one column per knob, then the measurements.
 
-    ``step_time_ms`` is the re-timed value where ``retimed`` has one; the first measurement stays in ``step_time_first_ms``.
+    ``step_time_ms`` is the trial's stored value (re-timed, if the front was); the first measurement stays in
+    ``step_time_first_ms``.
     """
-    rows = [_row(t, pareto=pareto, retimed=retimed or {}) for t in trials]
+    rows = [_row(t, pareto=pareto) for t in trials]
     _explain_stale_failures(rows, trials)
     knobs = list(dict.fromkeys(k for t in trials for k in t.params))
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(LEADING + knobs + METRICS + [c for r in rows for c in r])))
@@ -57,22 +58,17 @@ def _explain_stale_failures(rows: list[dict], trials: Sequence[optuna.trial.Froz
             row["fail_reason"] = f"its worker stopped sending heartbeats (killed or lost); retried as trial {retries[row['trial']]}."
 
 
-def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int], retimed: dict[int, float]) -> dict:
+def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int]) -> dict:
     attrs = trial.user_attrs
     row = {"trial": trial.number, "state": trial.state.name, "is_pareto": trial.number in pareto}
     if trial.values:
-        row["accuracy"], row["step_time_first_ms"] = trial.values
-        row["step_time_ms"] = retimed.get(trial.number, row["step_time_first_ms"])
+        row["accuracy"], row["step_time_ms"] = trial.values
+        row["step_time_first_ms"] = attrs.get("step_time_first_ms", row["step_time_ms"])
     row |= {k: v for k, v in attrs.items() if k not in row and not isinstance(v, (dict, list))}
     row |= trial.params
     if trial.duration is not None:
         row["duration_s"] = round(trial.duration.total_seconds(), 3)
     return row
-
-
-def pareto_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The non-dominated rows, fastest first."""
-    return frame[frame["is_pareto"]].sort_values(["step_time_ms", "accuracy"], ascending=[True, False])
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -83,7 +79,7 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False) -> pd.DataFrame | None:
-    """Rewrite trials.csv, pareto.csv, pareto.png (and baselines.csv, if any) from the study; returns the trials frame.
+    """Rewrite trials.csv, pareto.csv, pareto.png, report.html (and baselines.csv) from the study; returns the frame.
 
     With ``throttle`` (after each trial of a search) nothing is written, and None returned, within
     OUTPUTS_MIN_INTERVAL_S of the last write, and the plot only when ``_plot_is_stale``: trials of a few seconds
@@ -91,7 +87,7 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
     """
     if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < OUTPUTS_MIN_INTERVAL_S:
         return None
-    frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study), retimed=retimed_values(study))
+    frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study))
     write_csv(frame, run_dir / "trials.csv")
     write_csv(pareto_frame(frame), run_dir / "pareto.csv")
     stored = baseline_rows.stored(study)
@@ -100,6 +96,7 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
         write_csv(baselines, run_dir / baseline_rows.FILE)
     if not throttle or _plot_is_stale(frame, run_dir / "pareto.png"):
         plot_front(frame, run_dir / "pareto.png", title=study.study_name, baselines=_complete(baselines))
+    html_report.write_report(study, run_dir, frame=frame, baselines=baselines, throttle=throttle)  # slower cadence
     _LAST_WRITE[run_dir] = time.monotonic()
     return frame
 

@@ -9,11 +9,11 @@ A re-timing can promote a trial that was not on the first front (its rival was d
 trial was timed only once, so it is re-timed too, in a further pass, until every member of the
 front has been re-timed (at most ``max_passes`` passes; each usually adds none or one or two).
 
-Optuna has no public API to edit a finished trial, so the re-timings are stored as one study
-user attribute, ``retimed`` (trial number -> re-timed step time and its rounds); each re-timing
-replaces the entries of its device class's trials as a whole, starting again from the first
-timings; ``report`` prefers them over the trial's first value, which stays in the trial and in
-the ``step_time_first_ms`` column.
+The re-timed step time becomes the trial's stored value (and its ``step_time_ms`` user attribute), so that
+whatever reads the study (``study.best_trials``, ``trials_dataframe``, optuna-dashboard) agrees with the CSVs;
+the first timing stays in the trial's ``step_time_first_ms`` user attribute and the CSVs' column of that name.
+Each re-timing replaces its device class's step times as a whole, starting again from the first timings; the
+rounds are kept in the study user attribute ``retimed`` (trial number -> re-timed step time and its rounds).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from optimizer.results import baselines, front
 from optimizer.results.front import with_step_times
 
 ATTR = "retimed"
+FIRST_ATTR = "step_time_first_ms"
 DEFAULT_ROUNDS = 3
 MAX_PASSES = 3
 
@@ -37,9 +38,9 @@ def retimed_values(study: optuna.Study) -> dict[int, float]:
     return {int(k): float(v["step_time_ms"]) for k, v in study.user_attrs.get(ATTR, {}).items()}
 
 
-def retimed_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The study's complete trials with their re-timed step times: what ``report`` draws the front from."""
-    return with_step_times(study.get_trials(deepcopy=False), retimed_values(study))
+def first_step_time(trial: FrozenTrial) -> float:
+    """The step time the trial measured itself, before any re-timing replaced its value."""
+    return float(trial.user_attrs.get(FIRST_ATTR, trial.values[1]))
 
 
 def front_numbers(trials: Sequence[FrozenTrial], *, step_times: dict[int, float]) -> set[int]:
@@ -97,7 +98,9 @@ def retime_study(study: optuna.Study, objective: Any, *, rounds: int = DEFAULT_R
         model = _baseline_model(rows[key[1]]["model"]) if isinstance(key, tuple) else _trial_model(objective, by_number[key])
         return lambda: objective.time_steps(model).median_ms
 
-    times = retime(trials, timer_for=timer_for, extra=extra, rounds=rounds)
+    firsts = {t.number: first_step_time(t) for t in trials if t.state == TrialState.COMPLETE}
+    times = retime(with_step_times(trials, firsts), timer_for=timer_for, extra=extra, rounds=rounds)
+    store_step_times(study, trials, step_times=firsts | _trial_medians(times))
     others = {k: v for k, v in study.user_attrs.get(ATTR, {}).items() if int(k) not in by_number}
     study.set_user_attr(ATTR, others | {str(k): _record(v) for k, v in times.items() if isinstance(k, int)})
     for (_, name), ms in ((k, v) for k, v in times.items() if isinstance(k, tuple)):
@@ -105,6 +108,19 @@ def retime_study(study: optuna.Study, objective: Any, *, rounds: int = DEFAULT_R
     if extra:
         baselines.store(study, rows)
     return times
+
+
+def store_step_times(study: optuna.Study, trials: Sequence[FrozenTrial], *, step_times: dict[int, float]) -> None:
+    """Store ``step_times`` as the complete ``trials``' step times; the first timings stay in ``step_time_first_ms``."""
+    from optimizer.optuna_private import overwrite_values
+
+    values, attrs = {}, {}
+    for trial in trials:
+        if trial.state == TrialState.COMPLETE and step_times.get(trial.number, trial.values[1]) != trial.values[1]:
+            ms = step_times[trial.number]
+            values[trial.number] = [trial.values[0], ms]
+            attrs[trial.number] = {FIRST_ATTR: first_step_time(trial), "step_time_ms": ms}
+    overwrite_values(study, values, user_attrs=attrs)
 
 
 def _this_device(trials: Sequence[FrozenTrial], *, device: str | None) -> list[FrozenTrial]:

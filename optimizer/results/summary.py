@@ -8,7 +8,7 @@ import pandas as pd
 
 from optimizer.errors import ArchoptError
 from optimizer.results.baselines import FILE, dominance_lines
-from optimizer.results.report import pareto_frame
+from optimizer.results.front import pareto_frame
 
 COLUMNS = ["trial", "accuracy", "step_time_ms", "params", "macs"]
 

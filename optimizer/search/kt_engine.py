@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 
 from optimizer.defaults import TUNERS
 from optimizer.errors import ArchoptError, CandidateFailed
-from optimizer.results import report
+from optimizer.results import html_report, report
 from optimizer.results.summary import print_summary
 from optimizer.search import run as search_run
 from optimizer.study import assemble
@@ -181,6 +181,7 @@ def execute(plan: Any, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> i
     search_run.prepare_run_dir(plan)
     objective = assemble.objective_for(plan.config)
     study = assemble.study_for(plan.config, sampler="random")  # only stores the mirrored trials
+    html_report.record_fingerprint(study)
     write = lambda s: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
     engine = ArchoptTuner(oracle=oracle, objective=objective, study=study, kt_lambda=kt_lambda,
                           directory=plan.run_dir, n_trials=plan.n_trials, timeout=plan.timeout, on_trial=write)

@@ -12,7 +12,7 @@ from optuna.trial import TrialState
 
 from optimizer.defaults import DATASETS, TRAIN_STEPS
 from optimizer.errors import ArchoptError, CandidateFailed
-from optimizer.results import baselines, report, retime
+from optimizer.results import baselines, html_report, report, retime
 from optimizer.results.summary import print_summary
 from optimizer.search import supervisor
 from optimizer.search.durations import parse_duration
@@ -41,6 +41,10 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     """Check every flag before anything slow happens (pure: no files, no TensorFlow)."""
     if args.dataset not in DATASETS:
         raise ArchoptError(f"unknown dataset {args.dataset!r}; expected one of: {', '.join(DATASETS)}.")
+    engine = getattr(args, "engine", "optuna")
+    if engine == "keras-tuner" and args.sampler is not None:
+        raise ArchoptError(f"`--sampler` chooses Optuna's sampler, but got --sampler {args.sampler!r} with "
+                           "`--engine keras-tuner`; use `--tuner`.")
     sampler = args.sampler or DEFAULT_SAMPLER
     if sampler not in SAMPLERS:
         raise ArchoptError(f"unknown sampler {sampler!r}; expected one of: {', '.join(SAMPLERS)}.")
@@ -50,6 +54,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         dataset=args.dataset, space=args.space, data_dir=args.data_dir, seed=args.seed,
         storage=args.storage or f"sqlite:///{run_dir.resolve() / 'study.db'}", study=args.study or run_dir.resolve().name,
         val_size=_positive("--val-size", args.val_size), train_size=_positive("--train-size", args.train_size), budget=budget,
+        engine=engine,
     )
     return Plan(run_dir=run_dir, config=config, sampler=sampler, n_trials=_positive("--trials", args.trials), timeout=_timeout(args.timeout),
                 baselines=tuple(getattr(args, "baseline", None) or ()), trials_per_process=_per_process(args))
@@ -128,6 +133,7 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same weights.
     baselines.check_specs(plan.baselines)
     objective = assemble.objective_for(plan.config)
+    html_report.record_fingerprint(study)  # the report's settings name the hardware of every device class
     return _optimize(study, objective, plan=plan, progress=progress)
 
 

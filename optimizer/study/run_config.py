@@ -11,7 +11,7 @@ from optimizer.trial.budget import Budget
 
 FILE = "run.json"
 # A resumed run may change how long it runs, never what a trial measures.
-MUST_MATCH = ("dataset", "space", "val_size", "train_size", "seed", "budget")
+MUST_MATCH = ("dataset", "space", "val_size", "train_size", "seed", "budget", "engine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +25,7 @@ class RunConfig:
     val_size: int = 5000
     train_size: int | None = 20000
     budget: Budget = Budget()
+    engine: str = "optuna"  # who proposed the candidates: "optuna" or "keras-tuner"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

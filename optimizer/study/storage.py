@@ -42,12 +42,13 @@ class RetryStale(RetryHeartbeatStaleTrialCallback):
 
 
 def normalize_url(url: str) -> str:
-    """``postgresql://`` (or ``postgres://``) with the driver `archopt[postgres]` installs.
+    """``url`` as Optuna and optuna-dashboard read it: SQLAlchemy URLs unchanged, ``postgres://`` as ``postgresql://``.
 
-    SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3; the extra ships psycopg2 (binary wheels everywhere).
+    A bare ``postgresql://`` uses SQLAlchemy's default driver (psycopg 3 since SQLAlchemy 2.1), which
+    `archopt[postgres]` installs; ``postgresql+psycopg2://`` and other ``+driver`` forms name theirs, as in Optuna.
     """
     scheme, sep, rest = url.partition("://")
-    return f"postgresql+psycopg2://{rest}" if sep and scheme in ("postgresql", "postgres") else url
+    return f"postgresql://{rest}" if sep and scheme == "postgres" else url
 
 
 def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> RDBStorage:

@@ -28,6 +28,10 @@ def test_export_writes_a_saved_model_a_keras_file_and_a_record(exported, tiny_ru
     row = pd.read_csv(tiny_run / "trials.csv").set_index("trial").loc[trial]
     assert record["trial"] == trial and record["knobs"]["head"] == row["head"]
     assert 0.0 <= record["test_accuracy"] <= 1.0 and record["macs"] == row["macs"]
+    # The step time pareto.csv shows (the search re-timed its front), and which timing it is.
+    timings = (record["step_time_ms"], record["step_time_first_ms"])
+    assert timings == pytest.approx((row["step_time_ms"], row["step_time_first_ms"]))
+    assert record["step_time_source"] == "re-timed"
 
 
 def test_the_serving_signature_returns_what_the_keras_model_predicts(exported, seed) -> None:

@@ -66,20 +66,6 @@ def test_a_trial_promoted_by_a_demotion_is_retimed_too() -> None:
     assert front_numbers(study.trials, step_times={n: true_ms[n] for n in (0, 1, 2)}) == {1, 2}
 
 
-def tiny_build(hp) -> keras.Model:
-    filters = hp.Int("filters", 1, 16)
-    return keras.Sequential([
-        keras.Input((8, 8, 1)), keras.layers.Conv2D(filters, 3), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax"),
-    ])
-
-
-@pytest.fixture
-def tiny_objective(seed: int) -> Objective:
-    rng = np.random.default_rng(seed)
-    x, y = rng.random((64, 8, 8, 1), dtype=np.float32), rng.integers(0, 3, 64)
-    return Objective(build=tiny_build, split=Split(x, y, x[:16], y[:16]), budget=Budget(batch_size=8, timing_s=0.02))
-
-
 def test_retime_rewrites_the_csvs_and_keeps_the_first_timing(tiny_objective: Objective, tmp_path) -> None:
     # First timings that a real re-timing will not reproduce: every trial looks impossibly fast or slow.
     values = [(0.5, 1e-6), (0.6, 1e6), (0.7, 2e6), (0.4, 3e6)]

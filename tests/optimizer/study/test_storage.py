@@ -1,5 +1,6 @@
 """The storage: heartbeats, dead workers' trials failed with a reason and retried, bad URLs in one line."""
 
+import importlib
 import os
 import socket
 import subprocess
@@ -80,7 +81,13 @@ def test_bad_storage_url_is_one_line(url, expected):
     assert str(error.value).startswith(expected) and "\n" not in str(error.value) and "hunter2" not in str(error.value)
 
 
-def test_postgres_url_uses_the_driver_of_the_extra():
-    assert storage.normalize_url("postgresql://u@h/db") == "postgresql+psycopg2://u@h/db"
-    assert storage.normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+def test_postgres_urls_are_read_as_optuna_reads_them():
+    from sqlalchemy.engine import make_url
+
+    for url in ("postgresql://u@h/db", "postgresql+psycopg://u@h/db", "postgresql+psycopg2://u@h/db", "sqlite:///x.db"):
+        assert storage.normalize_url(url) == url
+    assert storage.normalize_url("postgres://u@h/db") == "postgresql://u@h/db"
+    # The extra installs the driver SQLAlchemy picks for a bare URL, so optuna-dashboard opens the same URL.
+    driver = make_url("postgresql://u@h/db").get_dialect().driver
+    assert importlib.import_module(driver).__name__ == driver
     assert storage.is_shared("postgresql://u@h/db") and not storage.is_shared("sqlite:///x.db")

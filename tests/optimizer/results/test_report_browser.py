@@ -1,0 +1,83 @@
+"""report.html of a real small search, in a real browser (Debian's chromium, offline): what the user sees and copies."""
+
+import shlex
+
+import pandas as pd
+import pytest
+
+from optimizer.cli import build_parser
+from optimizer.results.html_report import FILE, export_command, knob_columns
+from tests.browser import offline_page
+
+pytestmark = pytest.mark.slow
+
+TRACES = "id => document.getElementById(id).data.map(t => ({name: t.name, x: t.x, y: t.y, trials: t.customdata}))"
+
+
+@pytest.fixture(scope="module")
+def report(tiny_run):
+    """The page the search left, opened once: its traces, table commands and one hovered front point."""
+    with offline_page(tiny_run / FILE) as (page, errors, requested):
+        traces = page.evaluate(TRACES, "front-0")
+        commands = page.locator("#front-table code.export").all_text_contents()
+        sections = page.locator("h2").all_text_contents()
+        front = next(i for i, t in enumerate(traces) if t["name"].startswith("Pareto front"))
+        box = page.locator("#front-0 .scatterlayer .trace").nth(front).locator(".point").first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer takes events
+        page.wait_for_selector("#front-0 .hoverlayer .hovertext")
+        hover = page.locator("#front-0 .hoverlayer .hovertext").first.text_content()
+        hover_lines = page.locator("#front-0 .hoverlayer .hovertext tspan.line").all_text_contents()
+    return {
+        "errors": errors,
+        "requested": requested,
+        "traces": traces,
+        "commands": commands,
+        "sections": sections,
+        "hover": hover,
+        "hover_lines": hover_lines,
+    }
+
+
+def test_the_page_loads_offline_from_file_without_console_errors(report) -> None:
+    assert report["errors"] == [] and report["requested"] == []
+    assert report["sections"][:2] == ["Pareto front", "The front, fastest first"]
+    assert {"Hypervolume against wall clock", "Trials over time", "Settings and devices"} <= set(report["sections"])
+
+
+def test_the_front_plot_holds_every_complete_trial_once_and_its_line_goes_through_pareto_csv(report, tiny_run) -> None:
+    trials, pareto = pd.read_csv(tiny_run / "trials.csv"), pd.read_csv(tiny_run / "pareto.csv")
+    plotted = [n for t in report["traces"] for n in t["trials"]]
+    assert sorted(plotted) == sorted(trials.loc[trials["state"] == "COMPLETE", "trial"])
+    (line,) = [t for t in report["traces"] if t["name"].startswith("Pareto front")]
+    assert line["trials"] == list(pareto["trial"])  # fastest first, as pareto.csv
+    assert line["x"] == pytest.approx(list(pareto["step_time_ms"])) and line["y"] == pytest.approx(
+        list(pareto["accuracy"])
+    )
+
+
+def test_hovering_a_front_point_shows_its_trial_and_knobs(report, tiny_run) -> None:
+    trials = pd.read_csv(tiny_run / "trials.csv")
+    number = int(pd.read_csv(tiny_run / "pareto.csv")["trial"].iloc[0])  # the fastest: the front's first point
+    lines = report["hover_lines"]
+    assert lines[0] == f"trial {number}", report["hover"]
+    row = trials.set_index("trial").loc[number]
+    shown = dict(line.split(" = ", 1) for line in lines if " = " in line)
+    knobs = {k: row[k] for k in knob_columns(trials) if pd.notna(row[k])}
+    assert set(shown) == set(knobs) and len(knobs) >= 5
+    for knob, value in knobs.items():  # the CSV holds an integer knob as 32.0 where other trials lack it
+        assert shown[knob] == str(value) or float(shown[knob]) == pytest.approx(float(value)), (
+            knob,
+            shown[knob],
+            value,
+        )
+    assert f"accuracy {row['accuracy']:.4f}" in lines and f"params {int(row['params']):,}" in lines
+
+
+def test_the_tables_export_commands_name_the_pareto_csv_trials(report, tiny_run) -> None:
+    pareto = pd.read_csv(tiny_run / "pareto.csv")
+    assert report["commands"] == [export_command(tiny_run, int(n)) for n in pareto["trial"]]
+    for command, number in zip(report["commands"], pareto["trial"]):
+        words = shlex.split(command)
+        assert words[0] == "archopt"
+        args = build_parser().parse_args(words[1:])  # exactly what `archopt export` accepts
+        assert (args.command, args.run_dir, args.trial) == ("export", tiny_run, number)
