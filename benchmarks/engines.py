@@ -93,7 +93,13 @@ def curve(trials: pd.DataFrame, *, budget_s: float, every_s: float) -> pd.DataFr
     rows = []
     for elapsed in np.arange(every_s, budget_s + every_s / 2, every_s):
         seen = done[done["end"] <= elapsed]
-        rows.append({"elapsed_s": float(elapsed), "trials": len(seen), "hypervolume": hypervolume(seen["accuracy"], seen["step_ms"])})
+        rows.append(
+            {
+                "elapsed_s": float(elapsed),
+                "trials": len(seen),
+                "hypervolume": hypervolume(seen["accuracy"], seen["step_ms"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -120,9 +126,17 @@ def plot(frame: pd.DataFrame, path: Path) -> None:
     fig, (ax, bars) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [2, 1]})
     for engine, group in frame.groupby("engine"):
         by_time = group.groupby("elapsed_s")["hypervolume"]
-        line = ax.plot(by_time.median().index, by_time.median().values, label=f"{engine} (n={group['seed'].nunique()})")[0]
-        ax.fill_between(by_time.min().index, by_time.min().values, by_time.max().values, color=line.get_color(), alpha=0.15)
-    ax.set(xlabel="wall-clock since the first trial (s)", ylabel="hypervolume (normalized)", title="Front quality over time: median, min-max over seeds")
+        line = ax.plot(
+            by_time.median().index, by_time.median().values, label=f"{engine} (n={group['seed'].nunique()})"
+        )[0]
+        ax.fill_between(
+            by_time.min().index, by_time.min().values, by_time.max().values, color=line.get_color(), alpha=0.15
+        )
+    ax.set(
+        xlabel="wall-clock since the first trial (s)",
+        ylabel="hypervolume (normalized)",
+        title="Front quality over time: median, min-max over seeds",
+    )
     ax.legend(fontsize=8)
     overhead = frame.groupby("engine")["overhead_s_per_trial"].median().sort_values()
     bars.barh(overhead.index, overhead.values)
@@ -163,20 +177,33 @@ def write(runs: Path, *, out: Path, budget_s: float, every_s: float) -> None:
         (out / "engines.txt").write_text(verdict(frame) + "\n")
 
 
-def verdict(frame: pd.DataFrame, *, default: str = "optuna-tpe", baseline: str = "random", kt: str = "kt-bayesian") -> str:
+def verdict(
+    frame: pd.DataFrame, *, default: str = "optuna-tpe", baseline: str = "random", kt: str = "kt-bayesian"
+) -> str:
     """The issue's two targets, read off the table: time to random search's final median hypervolume, overhead ratio."""
     end = frame[frame["elapsed_s"] == frame["elapsed_s"].max()].groupby("engine")
-    lines = [f"{e}: {g['seed'].nunique()} seeds, complete trials median {g['trials'].median():.0f}, final hypervolume median "
-             f"{g['hypervolume'].median():.3f} [{g['hypervolume'].min():.3f}, {g['hypervolume'].max():.3f}], overhead "
-             f"{g['overhead_s_per_trial'].median():.3f} s/trial ({g['outside_timing_training_s'].median():.2f} s with build "
-             f"and evaluation)" for e, g in end]
+    lines = [
+        f"{e}: {g['seed'].nunique()} seeds, complete trials median {g['trials'].median():.0f}, "
+        f"final hypervolume median "
+        f"{g['hypervolume'].median():.3f} [{g['hypervolume'].min():.3f}, {g['hypervolume'].max():.3f}], overhead "
+        f"{g['overhead_s_per_trial'].median():.3f} s/trial ({g['outside_timing_training_s'].median():.2f} s with build "
+        f"and evaluation)"
+        for e, g in end
+    ]
     medians = frame.groupby(["engine", "elapsed_s"])["hypervolume"].median()
     if {default, baseline} <= set(frame["engine"]):
         target, curve = medians[baseline].iloc[-1], medians[default]
         reached = curve[curve >= target].index.min()
         budget = frame["elapsed_s"].max()
-        when = f"at {reached:.0f} s, {reached / budget:.2f} of the {budget:.0f} s" if pd.notna(reached) else f"not within {budget:.0f} s"
-        lines.append(f"{default}'s median reaches {baseline}'s final median hypervolume ({target:.3f}) {when} (target: at most 0.50)")
+        when = (
+            f"at {reached:.0f} s, {reached / budget:.2f} of the {budget:.0f} s"
+            if pd.notna(reached)
+            else f"not within {budget:.0f} s"
+        )
+        lines.append(
+            f"{default}'s median reaches {baseline}'s final median hypervolume ({target:.3f}) "
+            f"{when} (target: at most 0.50)"
+        )
     overhead = frame.groupby("engine")["overhead_s_per_trial"].median()
     if {default, kt} <= set(overhead.index):
         lines.append(f"overhead {kt} / {default}: {overhead[kt] / overhead[default]:.1f}x (target: at least 5x)")

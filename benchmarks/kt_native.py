@@ -51,7 +51,7 @@ def make_tuner(*, directory: Path, trials: int, seed: int):
             super().on_trial_begin(trial)
 
         def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
-            """No TensorBoard callback is passed; KerasTuner would still import tensorboard, which TF 2.21 no longer installs."""
+            """No TensorBoard callback is passed; KerasTuner would still import tensorboard, gone since TF 2.21."""
 
         def _try_build(self, hp):
             start = time.perf_counter()
@@ -91,9 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.perf_counter() - start
     gaps = overheads(clocks)
     outside_fit = gaps + np.asarray(clocks["build"][: len(gaps)])
-    text = (f"KerasTuner {__import__('keras_tuner').__version__} BayesianOptimization, TinyCNN, {len(clocks['start'])} trials "
-            f"in {elapsed:.0f} s: overhead per trial (start to next start - build - fit) median {np.median(gaps):.3f} s, "
-            f"mean {np.mean(gaps):.3f} s; outside fit (with build) median {np.median(outside_fit):.3f} s; median build {np.median(clocks['build']):.2f} s, fit {np.median(clocks['fit']):.2f} s")
+    text = (
+        f"KerasTuner {__import__('keras_tuner').__version__} BayesianOptimization, TinyCNN, "
+        f"{len(clocks['start'])} trials "
+        f"in {elapsed:.0f} s: overhead per trial (start to next start - build - fit) median {np.median(gaps):.3f} s, "
+        f"mean {np.mean(gaps):.3f} s; outside fit (with build) median {np.median(outside_fit):.3f} s; "
+        f"median build {np.median(clocks['build']):.2f} s, fit {np.median(clocks['fit']):.2f} s"
+    )
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")

@@ -22,7 +22,20 @@ from pathlib import Path
 import optuna
 
 EVERY = 20
-TINY = ["--train-steps", "5", "--train-size", "500", "--val-size", "200", "--timing-s", "0.05", "--batch-size", "32", "--max-step-ms", "200"]
+TINY = [
+    "--train-steps",
+    "5",
+    "--train-size",
+    "500",
+    "--val-size",
+    "200",
+    "--timing-s",
+    "0.05",
+    "--batch-size",
+    "32",
+    "--max-step-ms",
+    "200",
+]
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -56,10 +69,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
     storage = f"sqlite:///{args.out.resolve() / 'study.db'}"
-    command = [sys.executable, "-m", "optimizer.cli", "search", "--sampler", "random", "--trials", str(args.trials), "--study", "memory",
-               "--out", str(args.out), "--no-progress", "--trials-per-process", str(args.trials_per_process), *TINY]
+    command = [
+        sys.executable,
+        "-m",
+        "optimizer.cli",
+        "search",
+        "--sampler",
+        "random",
+        "--trials",
+        str(args.trials),
+        "--study",
+        "memory",
+        "--out",
+        str(args.out),
+        "--no-progress",
+        "--trials-per-process",
+        str(args.trials_per_process),
+        *TINY,
+    ]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    )
     peaks, start, window_peak, last_check = {}, time.monotonic(), 0.0, 0.0
     print(f"{'trials':>6} {'peak_rss_mb':>11} {'elapsed_s':>9}", flush=True)
     while proc.poll() is None:  # until the search ends or reaches --trials finished trials
@@ -78,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     proc.wait()
     last = max(peaks) if peaks else 0
     if 40 in peaks and last > 40:
-        print(f"peak RSS over trials {last - EVERY + 1}-{last} vs 21-40: {peaks[last] / peaks[40] - 1:+.1%} (target: within 10%)")
+        print(
+            f"peak RSS over trials {last - EVERY + 1}-{last} vs 21-40: "
+            f"{peaks[last] / peaks[40] - 1:+.1%} (target: within 10%)"
+        )
     return 0
 
 

@@ -23,7 +23,7 @@ from optimizer.study.study import DIRECTIONS
 
 
 def proposal_seconds(trials: list[optuna.trial.FrozenTrial], *, sampler: str, seed: int) -> list[float]:
-    """Seconds to propose each trial again (relative sampling, then its knobs) from the trials finished when it started."""
+    """Seconds to propose each trial again (relative sampling, then its knobs) from the trials finished before it."""
     seconds = []
     for trial in trials:
         done = [t for t in trials if t.datetime_complete and t.datetime_complete <= trial.datetime_start]
@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samplers", nargs="+", default=["tpe", "nsga2", "gp", "random"])
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks/sampling.txt"))
     args = parser.parse_args(argv)
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # GPSampler warns for every conditional knob it samples at random
+    optuna.logging.set_verbosity(
+        optuna.logging.ERROR
+    )  # GPSampler warns for every conditional knob it samples at random
     lines = []
     for name in args.samplers:
         per_run = []

@@ -96,7 +96,9 @@ def time_candidates(candidates: list[dict], *, batch_size: int, timing_s: float)
         start = time.perf_counter()
         model = build_candidate(build, OptunaHyperParameters(optuna.trial.FixedTrial(candidate["params"])))
         step = measure_step_time(model, x=x, y=y, batch_size=batch_size, min_time_s=timing_s)
-        rows.append({"median_ms": step.median_ms, "cpu_ms": step.cpu_ms, "cv": step.cv, "wall_s": time.perf_counter() - start})
+        rows.append(
+            {"median_ms": step.median_ms, "cpu_ms": step.cpu_ms, "cv": step.cv, "wall_s": time.perf_counter() - start}
+        )
     return rows
 
 
@@ -104,7 +106,16 @@ class Child:
     """A fresh Python process that times the candidates it is sent, one per line: what a second run would see."""
 
     def __init__(self, *, batch_size: int, timing_s: float) -> None:
-        command = [sys.executable, "-m", "benchmarks.timing", "--serve", "--batch-size", str(batch_size), "--timing-s", str(timing_s)]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.timing",
+            "--serve",
+            "--batch-size",
+            str(batch_size),
+            "--timing-s",
+            str(timing_s),
+        ]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def time(self, candidate: dict) -> dict:
@@ -125,11 +136,15 @@ def serve(*, batch_size: int, timing_s: float) -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # TensorFlow's and Keras' own prints must not end up in the answers
     for line in sys.stdin:
-        answers.write(json.dumps(time_candidates([json.loads(line)], batch_size=batch_size, timing_s=timing_s)[0]) + "\n")
+        answers.write(
+            json.dumps(time_candidates([json.loads(line)], batch_size=batch_size, timing_s=timing_s)[0]) + "\n"
+        )
         answers.flush()
 
 
-def time_in_two_processes(candidates: list[dict], *, batch_size: int, timing_s: float, sequential: bool) -> tuple[list, list]:
+def time_in_two_processes(
+    candidates: list[dict], *, batch_size: int, timing_s: float, sequential: bool
+) -> tuple[list, list]:
     """Each candidate's timing in process A and in process B; turns alternate unless ``sequential``."""
     a, b = (Child(batch_size=batch_size, timing_s=timing_s) for _ in range(2))
     try:
@@ -206,9 +221,16 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_threads()  # as in the children, so the printed fingerprint shows the threads they used
     start = time.perf_counter()
-    varied, random = choose(sample_pool(seed=args.seed, size=POOL_FACTOR * (args.varied + args.random)), varied=args.varied, random=args.random, seed=args.seed)
+    varied, random = choose(
+        sample_pool(seed=args.seed, size=POOL_FACTOR * (args.varied + args.random)),
+        varied=args.varied,
+        random=args.random,
+        seed=args.seed,
+    )
     candidates = varied + random
-    first, second = time_in_two_processes(candidates, batch_size=args.batch_size, timing_s=args.timing_s, sequential=args.sequential)
+    first, second = time_in_two_processes(
+        candidates, batch_size=args.batch_size, timing_s=args.timing_s, sequential=args.sequential
+    )
     text = report(figures(first, second, varied=len(varied)), args=args, elapsed_s=time.perf_counter() - start)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ EXIT_INTERRUPTED = 130
 class _Parser(argparse.ArgumentParser):
     """argparse, but its usage errors are one line and exit 2 like every other bad input."""
 
-    def error(self, message: str) -> None:  # noqa: D401 - argparse's own name
+    def error(self, message: str) -> None:
         self.exit(EXIT_ERROR, f"archopt: error: {message}\n")
 
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `archopt` console script; returns the exit code."""
-    # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise to a user; errors still surface as exceptions.
+    # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise to a user; errors still surface.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices: Keras' business, not the user's.
     args = build_parser().parse_args(argv)
@@ -70,7 +70,7 @@ def _import_tensorflow_quietly() -> None:
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            importlib.import_module("tensorflow")
     finally:
         os.dup2(saved, 2)
         os.close(saved)

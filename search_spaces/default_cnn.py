@@ -50,7 +50,9 @@ def _feature_sizes(*, size: int, first_stride: int, num_blocks: int, downsample:
 
 def check_feasible(*, input_shape: tuple[int, ...], first_stride: int, num_blocks: int, downsample: str) -> None:
     """Reject, before anything is built, a candidate whose feature map would shrink below 1x1."""
-    sizes = _feature_sizes(size=min(input_shape[:2]), first_stride=first_stride, num_blocks=num_blocks, downsample=downsample)
+    sizes = _feature_sizes(
+        size=min(input_shape[:2]), first_stride=first_stride, num_blocks=num_blocks, downsample=downsample
+    )
     if min(sizes) < 1:
         raise kt.errors.FailedTrialError(
             f"feature map shrinks below 1x1: input {input_shape[0]}x{input_shape[1]} with first_stride={first_stride}, "
@@ -81,16 +83,24 @@ class DefaultCNN(kt.HyperModel):
         head = hp.Choice("head", ["gap", "flatten"])
         dense_units = hp.Choice("dense_units", [0, 32, 64, 128, 256])
         dropout = hp.Float("dropout", 0.0, 0.5, step=0.25)
-        check_feasible(input_shape=self.input_shape, first_stride=first_stride, num_blocks=num_blocks, downsample=downsample)
+        check_feasible(
+            input_shape=self.input_shape, first_stride=first_stride, num_blocks=num_blocks, downsample=downsample
+        )
 
         inputs = keras.Input(self.input_shape, name="image")
-        x = layers.Conv2D(filters[0], first_kernel, strides=first_stride, padding="same", activation="relu", name="stem")(inputs)
+        x = layers.Conv2D(
+            filters[0], first_kernel, strides=first_stride, padding="same", activation="relu", name="stem"
+        )(inputs)
         for b in range(num_blocks):
             for i in range(convs_per_block):
                 x = _conv(x, filters=filters[b], name=f"block{b + 1}_conv{i + 1}", **spec)
             if b < num_blocks - 1:
                 x = _downsample(x, how=downsample, filters=filters[b], name=f"block{b + 1}_down")
-        x = layers.GlobalAveragePooling2D(name="head_gap")(x) if head == "gap" else layers.Flatten(name="head_flatten")(x)
+        x = (
+            layers.GlobalAveragePooling2D(name="head_gap")(x)
+            if head == "gap"
+            else layers.Flatten(name="head_flatten")(x)
+        )
         if dense_units:
             x = layers.Dense(dense_units, activation="relu", name="hidden")(x)
         if dropout:

@@ -43,7 +43,9 @@ class TinyCNN(kt.HyperModel):
         return keras.Model(inputs, outputs)
 
 
-def compiled_mlp(hp: kt.HyperParameters, *, input_shape: tuple[int, ...] = (28, 28, 1), num_classes: int = 10) -> keras.Model:
+def compiled_mlp(
+    hp: kt.HyperParameters, *, input_shape: tuple[int, ...] = (28, 28, 1), num_classes: int = 10
+) -> keras.Model:
     """A `build(hp)` function that compiles its own model: archopt keeps its optimizer, learning rate and loss.
 
     Usage: ``archopt search --space search_spaces.examples:compiled_mlp``.

@@ -73,13 +73,35 @@ def write_cifar_tar(path: Path, arrays) -> Path:
     return path
 
 
-TINY_BUDGET = ["--train-steps", "15", "--train-size", "800", "--val-size", "300", "--timing-s", "0.1", "--batch-size", "32",
-               "--trials-per-process", "0"]  # in this process: tests read its stderr and run faster without workers
+TINY_BUDGET = [
+    "--train-steps",
+    "15",
+    "--train-size",
+    "800",
+    "--val-size",
+    "300",
+    "--timing-s",
+    "0.1",
+    "--batch-size",
+    "32",
+    "--trials-per-process",
+    "0",
+]  # in this process: tests read its stderr and run faster without workers
 
 
 def search_argv(out: Path, data_dir: Path, *extra: str) -> list[str]:
     """An `archopt search` command line with a budget small enough for tests."""
-    return ["search", "--dataset", "fashion_mnist", "--data-dir", str(data_dir), "--out", str(out), *TINY_BUDGET, *extra]
+    return [
+        "search",
+        "--dataset",
+        "fashion_mnist",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        *TINY_BUDGET,
+        *extra,
+    ]
 
 
 def one_line_error(capsys, argv: list[str]) -> str:

@@ -1,4 +1,4 @@
-"""Real servers and real worker processes for the crash and fleet tests: a PostgreSQL on loopback, `archopt search` workers.
+"""Real servers and worker processes for the crash and fleet tests: PostgreSQL on loopback, `archopt search` workers.
 
 No mock and no SQLite stand-in: the server is Debian's `postgresql` package (what `.ci/run` installs), started in a
 temporary folder on a free port. initdb refuses to run as root, so as root it runs as the `postgres` user.
@@ -37,7 +37,18 @@ def build(hp):
         keras.layers.Dense(units, activation="relu"), keras.layers.Dense(10, activation="softmax"),
     ])
 '''
-TINY_BUDGET = ["--train-steps", "20", "--train-size", "500", "--val-size", "200", "--timing-s", "0.1", "--batch-size", "32"]
+TINY_BUDGET = [
+    "--train-steps",
+    "20",
+    "--train-size",
+    "500",
+    "--val-size",
+    "200",
+    "--timing-s",
+    "0.1",
+    "--batch-size",
+    "32",
+]
 
 
 @contextlib.contextmanager
@@ -51,11 +62,20 @@ def postgres_server() -> Iterator[str]:
     try:
         _run(as_postgres + [str(PG_BIN / "initdb"), "-D", str(data), "-U", "archopt", "--auth=trust"], root)
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
-        _run(as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, "start"], root)
-        _run(as_postgres + [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "archopt", "archopt"], root)
+        _run(
+            as_postgres
+            + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, "start"],
+            root,
+        )
+        _run(
+            as_postgres + [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "archopt", "archopt"],
+            root,
+        )
         yield f"postgresql://archopt@127.0.0.1:{port}/archopt"
     finally:
-        subprocess.run(as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run(
+            as_postgres + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -74,10 +94,17 @@ def _free_port() -> int:
 
 def worker(args: list[str], *, log: Path, heartbeat_s: int = 1, grace_s: int = 4) -> subprocess.Popen:
     """`archopt search ARGS` as a separate process, with short heartbeats; output to ``log``."""
-    env = {**os.environ, "ARCHOPT_HEARTBEAT_S": str(heartbeat_s), "ARCHOPT_GRACE_S": str(grace_s), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {
+        **os.environ,
+        "ARCHOPT_HEARTBEAT_S": str(heartbeat_s),
+        "ARCHOPT_GRACE_S": str(grace_s),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
     # One process per worker (no supervisor): the trials' recorded pid is the pid a test kills.
     command = [sys.executable, "-m", "optimizer.cli", "search", "--no-progress", "--trials-per-process", "0", *args]
-    return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).parents[1])
+    return subprocess.Popen(
+        command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=Path(__file__).parents[1]
+    )
 
 
 def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:

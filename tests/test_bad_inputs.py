@@ -14,12 +14,27 @@ from optimizer.study import run_config
 from optimizer.study.run_config import RunConfig
 from tests.helpers import one_line_error
 
-TINY = ["--train-steps", "5", "--train-size", "200", "--val-size", "100", "--timing-s", "0.05", "--batch-size", "16", "--no-progress",
-        "--trials-per-process", "0"]
+TINY = [
+    "--train-steps",
+    "5",
+    "--train-size",
+    "200",
+    "--val-size",
+    "100",
+    "--timing-s",
+    "0.05",
+    "--batch-size",
+    "16",
+    "--no-progress",
+    "--trials-per-process",
+    "0",
+]
 
 
 def test_unknown_dataset(capsys, tmp_path):
-    assert "unknown dataset 'svhn'" in one_line_error(capsys, ["search", "--dataset", "svhn", "--out", str(tmp_path / "r")])
+    assert "unknown dataset 'svhn'" in one_line_error(
+        capsys, ["search", "--dataset", "svhn", "--out", str(tmp_path / "r")]
+    )
 
 
 @pytest.mark.parametrize("flag, value, expected", [
@@ -37,24 +52,43 @@ def test_bad_flag_values(capsys, tmp_path, flag, value, expected):
 def test_truncated_dataset_file(capsys, tmp_path, fashion_dir):
     for name in ("train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         shutil.copy(fashion_dir / name, tmp_path / name)
-    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes((fashion_dir / "train-images-idx3-ubyte.gz").read_bytes()[:5000])
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(
+        (fashion_dir / "train-images-idx3-ubyte.gz").read_bytes()[:5000]
+    )
     line = one_line_error(capsys, ["search", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r"), *TINY])
     assert "train-images-idx3-ubyte.gz" in line
 
 
 def test_images_of_the_wrong_shape(capsys, tmp_path):
     rng = np.random.default_rng(0)
-    images = lambda n: rng.integers(0, 255, (n, 32, 32), dtype=np.uint8)  # noqa: E731  MNIST is 28x28
-    labels = lambda n: rng.integers(0, 10, n, dtype=np.uint8)  # noqa: E731
+    def images(n):  # MNIST is 28x28
+        return rng.integers(0, 255, (n, 32, 32), dtype=np.uint8)
+
+    def labels(n):
+        return rng.integers(0, 10, n, dtype=np.uint8)
+
     np.savez(tmp_path / "mnist.npz", x_train=images(300), y_train=labels(300), x_test=images(50), y_test=labels(50))
-    line = one_line_error(capsys, ["search", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r"), *TINY])
+    line = one_line_error(
+        capsys, ["search", "--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r"), *TINY]
+    )
     assert "32" in line and "28" in line
 
 
 def test_space_that_cannot_be_imported(capsys, tmp_path, fashion_dir):
     (tmp_path / "broken.py").write_text("import not_a_module_anywhere\n")
-    line = one_line_error(capsys, ["search", "--space", f"{tmp_path / 'broken.py'}:build", "--data-dir", str(fashion_dir),
-                                   "--out", str(tmp_path / "r"), *TINY])
+    line = one_line_error(
+        capsys,
+        [
+            "search",
+            "--space",
+            f"{tmp_path / 'broken.py'}:build",
+            "--data-dir",
+            str(fashion_dir),
+            "--out",
+            str(tmp_path / "r"),
+            *TINY,
+        ],
+    )
     assert "not_a_module_anywhere" in line
 
 
@@ -62,20 +96,40 @@ def test_space_whose_every_build_raises_ends_saying_why(capsys, tmp_path, fashio
     from optimizer.study import study
 
     monkeypatch.setattr(study, "GIVE_UP_AFTER_FAILURES", 3)  # the rule, not its overnight threshold of 25
-    (tmp_path / "raises.py").write_text("def build(hp):\n    hp.Int('units', 1, 4)\n    raise ValueError('no such layer: Conv5D')\n")
-    line = one_line_error(capsys, ["search", "--space", f"{tmp_path / 'raises.py'}:build", "--data-dir", str(fashion_dir),
-                                   "--trials", "2", "--out", str(tmp_path / "r"), *TINY])
+    (tmp_path / "raises.py").write_text(
+        "def build(hp):\n    hp.Int('units', 1, 4)\n    raise ValueError('no such layer: Conv5D')\n"
+    )
+    line = one_line_error(
+        capsys,
+        [
+            "search",
+            "--space",
+            f"{tmp_path / 'raises.py'}:build",
+            "--data-dir",
+            str(fashion_dir),
+            "--trials",
+            "2",
+            "--out",
+            str(tmp_path / "r"),
+            *TINY,
+        ],
+    )
     assert "no trial completed" in line and "Conv5D" in line
 
 
 def test_unreachable_storage(capsys, tmp_path):
-    line = one_line_error(capsys, ["search", "--storage", "postgresql://archopt:secret@127.0.0.1:9/none", "--out", str(tmp_path / "r"), *TINY])
+    line = one_line_error(
+        capsys,
+        ["search", "--storage", "postgresql://archopt:secret@127.0.0.1:9/none", "--out", str(tmp_path / "r"), *TINY],
+    )
     assert "cannot open storage" in line and "127.0.0.1:9" in line and "secret" not in line
 
 
 def test_output_folder_that_cannot_be_created(capsys, tmp_path):
     (tmp_path / "file").write_text("a file, not a folder")
-    assert "cannot create output folder" in one_line_error(capsys, ["search", "--out", str(tmp_path / "file" / "run"), *TINY])
+    assert "cannot create output folder" in one_line_error(
+        capsys, ["search", "--out", str(tmp_path / "file" / "run"), *TINY]
+    )
 
 
 def test_bad_flag_on_resume_leaves_the_study_alone(capsys, tmp_path):
@@ -85,10 +139,14 @@ def test_bad_flag_on_resume_leaves_the_study_alone(capsys, tmp_path):
     assert "seed=0" in line and (run / "study.db").read_bytes() == before
 
 
-@pytest.mark.parametrize("trial, expected", [(5, "trial 5 does not exist"), (1, "trial 1 did not complete (FAIL: build failed")])
+@pytest.mark.parametrize(
+    "trial, expected", [(5, "trial 5 does not exist"), (1, "trial 1 did not complete (FAIL: build failed")]
+)
 def test_export_of_a_missing_or_failed_trial(capsys, tmp_path, trial, expected):
     run = _run_folder(tmp_path)
-    assert expected in one_line_error(capsys, ["export", str(run), "--trial", str(trial), "--out", str(tmp_path / "model")])
+    assert expected in one_line_error(
+        capsys, ["export", str(run), "--trial", str(trial), "--out", str(tmp_path / "model")]
+    )
     assert not (tmp_path / "model").exists()
 
 
@@ -105,12 +163,23 @@ def _run_folder(tmp_path):
     """A run folder as `archopt search` leaves it: run.json and a study with one complete and one failed trial."""
     run = tmp_path / "run"
     run.mkdir()
-    config = RunConfig(dataset="fashion_mnist", space="default", storage=f"sqlite:///{run / 'study.db'}", study="run",
-                       val_size=100, train_size=200, budget=run_config.Budget(batch_size=16, train_steps=5, timing_s=0.05))
+    config = RunConfig(
+        dataset="fashion_mnist",
+        space="default",
+        storage=f"sqlite:///{run / 'study.db'}",
+        study="run",
+        val_size=100,
+        train_size=200,
+        budget=run_config.Budget(batch_size=16, train_steps=5, timing_s=0.05),
+    )
     run_config.save(config, run)
     study = optuna.create_study(storage=config.storage, study_name="run", directions=["maximize", "minimize"])
     dist = {"units": optuna.distributions.IntDistribution(1, 4)}
-    study.add_trial(optuna.create_trial(values=[0.5, 3.0], params={"units": 2}, distributions=dist, user_attrs={"device": "cpu:A x2"}))
+    study.add_trial(
+        optuna.create_trial(
+            values=[0.5, 3.0], params={"units": 2}, distributions=dist, user_attrs={"device": "cpu:A x2"}
+        )
+    )
     study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.FAIL, params={"units": 3}, distributions=dist,
                                         user_attrs={"fail_reason": "build failed: ValueError: bad"}))
     return run
@@ -132,11 +201,15 @@ def test_candidate_whose_loss_turns_nan_fails_and_the_study_goes_on(fashion_dir,
     from optimizer.errors import CandidateFailed
     from optimizer.trial.objective import Budget, Objective
 
-    split = split_validation(load_dataset("fashion_mnist", data_dir=fashion_dir), val_size=100, train_size=200, seed=seed)
+    split = split_validation(
+        load_dataset("fashion_mnist", data_dir=fashion_dir), val_size=100, train_size=200, seed=seed
+    )
     study = optuna.create_study(directions=["maximize", "minimize"])
     study.enqueue_trial({"diverge": True})
     study.enqueue_trial({"diverge": False})
-    objective = Objective(build=MaybeDiverging().build, split=split, budget=Budget(batch_size=16, train_steps=5, timing_s=0.05))
+    objective = Objective(
+        build=MaybeDiverging().build, split=split, budget=Budget(batch_size=16, train_steps=5, timing_s=0.05)
+    )
     study.optimize(objective, n_trials=2, catch=(CandidateFailed,))
     diverged, fine = study.trials
     assert diverged.state == optuna.trial.TrialState.FAIL and "nan" in diverged.user_attrs["fail_reason"].lower()
@@ -155,8 +228,14 @@ def test_fronts_are_kept_per_device_class(capsys, tmp_path):
     run = _run_folder(tmp_path)
     study = optuna.load_study(study_name="run", storage=f"sqlite:///{run / 'study.db'}")
     dist = {"units": optuna.distributions.IntDistribution(1, 4)}
-    study.add_trial(optuna.create_trial(values=[0.9, 1.0], params={"units": 4}, distributions=dist, user_attrs={"device": "gpu:B"}))
-    study.add_trial(optuna.create_trial(values=[0.4, 2.0], params={"units": 1}, distributions=dist, user_attrs={"device": "cpu:A x2"}))
+    study.add_trial(
+        optuna.create_trial(values=[0.9, 1.0], params={"units": 4}, distributions=dist, user_attrs={"device": "gpu:B"})
+    )
+    study.add_trial(
+        optuna.create_trial(
+            values=[0.4, 2.0], params={"units": 1}, distributions=dist, user_attrs={"device": "cpu:A x2"}
+        )
+    )
     assert pareto_numbers(study) == {0, 2, 3}  # 0 and 3 are dominated only by the GPU's trial 2
     assert cli.main(["pareto", str(run), "--device", "cpu:A x2"]) == 0
     assert "Pareto front (2 trials" in capsys.readouterr().out

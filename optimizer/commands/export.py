@@ -12,8 +12,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="retrain one trial on the full training split and save it")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--trial", type=int, required=True, help="trial number (see pareto.csv)")
-    p.add_argument("--out", type=Path, required=True, help="new folder for the SavedModel, model.keras and archopt.json")
-    p.add_argument("--epochs", type=int, default=EXPORT_EPOCHS, help="epochs over the full training split (default: %(default)s)")
+    p.add_argument(
+        "--out", type=Path, required=True, help="new folder for the SavedModel, model.keras and archopt.json"
+    )
+    p.add_argument(
+        "--epochs", type=int, default=EXPORT_EPOCHS, help="epochs over the full training split (default: %(default)s)"
+    )
     p.set_defaults(run=run)
 
 
@@ -21,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.results.export import export_trial
 
     record = export_trial(args.run_dir, trial=args.trial, out=args.out, epochs=args.epochs)
-    print(f"trial {record['trial']}: test accuracy {record['test_accuracy']:.4f} after {record['epochs']} epochs; saved to {args.out}")
+    print(
+        f"trial {record['trial']}: test accuracy {record['test_accuracy']:.4f} "
+        f"after {record['epochs']} epochs; saved to {args.out}"
+    )
     searched = record["search_steps_trained"] or record["search_epochs"]
     unit = "steps" if record["search_steps_trained"] else "epochs"
     print(f"in the search it trained {searched} {unit} for {record['validation_accuracy']:.4f} validation accuracy.")

@@ -9,7 +9,9 @@ from pathlib import Path
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("pareto", help="print a run's Pareto front (and rewrite its CSVs and plot)")
     p.add_argument("run_dir", type=Path)
-    p.add_argument("--device", help="only this device class's front (see the CSVs' device column); mixed fleets need it")
+    p.add_argument(
+        "--device", help="only this device class's front (see the CSVs' device column); mixed fleets need it"
+    )
     p.set_defaults(run=run)
 
 

@@ -14,7 +14,9 @@ from optimizer.errors import ArchoptError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("retime", help="re-time a run's front and baselines, then rewrite its results", description=__doc__)
+    p = subparsers.add_parser(
+        "retime", help="re-time a run's front and baselines, then rewrite its results", description=__doc__
+    )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--rounds", type=int, default=None, help="interleaved rounds per model (default: 3)")
     p.set_defaults(run=run)

@@ -147,7 +147,7 @@ def load_dataset(
     if download:
         try:
             return _read(name, None, None)
-        except Exception as error:  # noqa: BLE001 - offline, Keras fails in many ways; all are reported
+        except Exception as error:  # offline, Keras fails in many ways; all are reported
             failure = f"keras download (failed: {first_line(error)})"
     raise DataError(f"no {name} data found; looked in: {', '.join(looked + [failure])}. {spec.hint}")
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: runs overnight on servers with no display.
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import pandas as pd
+# The object-oriented API draws with Agg and never touches pyplot's global state or a display: headless servers.
+from matplotlib.figure import Figure
 
 
 def plot_front(frame: pd.DataFrame, path: Path, *, title: str = "", baselines: pd.DataFrame | None = None) -> None:
     """Accuracy against step time (log scale); the front is a staircase, since between two members nothing better is known."""
     done = frame[frame["state"] == "COMPLETE"]
     front = done[done["is_pareto"]].sort_values("step_time_ms")
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig = Figure(figsize=(7, 4.5), dpi=110)
+    ax = fig.subplots()
     ax.scatter(done["step_time_ms"], done["accuracy"], s=14, color="0.7", label=f"trials ({len(done)})")
     ax.step(front["step_time_ms"], front["accuracy"], where="post", color="tab:red", lw=1.2)
     ax.scatter(front["step_time_ms"], front["accuracy"], s=28, color="tab:red", label=f"Pareto front ({len(front)})", zorder=3)
@@ -36,5 +35,4 @@ def plot_front(frame: pd.DataFrame, path: Path, *, title: str = "", baselines: p
     fig.tight_layout()
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp)
-    plt.close(fig)
     os.replace(tmp, path)

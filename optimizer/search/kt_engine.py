@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import math
 import time
 from pathlib import Path
@@ -45,10 +46,14 @@ def make_oracle(tuner: str, *, seed: int, max_failures: int) -> kt.Oracle:
         try:
             return kt.oracles.BayesianOptimizationOracle(max_trials=10**6, **common)
         except ImportError as error:  # its Gaussian process is scikit-learn's
-            raise ArchoptError(f"KerasTuner's bayesian tuner needs scikit-learn: pip install 'keras-tuner[bayesian]' ({error}).") from None
+            raise ArchoptError(
+                f"KerasTuner's bayesian tuner needs scikit-learn: pip install 'keras-tuner[bayesian]' ({error})."
+            ) from None
     if tuner == "hyperband":
         # The resource is a fraction of the training budget: `tuner/epochs` of HYPERBAND_MAX_EPOCHS.
-        return kt.oracles.HyperbandOracle(max_epochs=HYPERBAND_MAX_EPOCHS, factor=3, hyperband_iterations=10**6, **common)
+        return kt.oracles.HyperbandOracle(
+            max_epochs=HYPERBAND_MAX_EPOCHS, factor=3, hyperband_iterations=10**6, **common
+        )
     raise ArchoptError(f"unknown KerasTuner tuner {tuner!r}; expected one of: {', '.join(TUNERS)}.")
 
 
@@ -86,7 +91,9 @@ class KerasTunerValues(optuna.trial.FixedTrial):
         self._values[name] = _clip(self._values.get(name, low), low, high)
         return super().suggest_int(name, low, high, step=step, log=log)
 
-    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
         self._values[name] = _clip(self._values.get(name, low), low, high)
         return super().suggest_float(name, low, high, step=step, log=log)
 
@@ -112,7 +119,9 @@ class ArchoptTuner(kt.engine.base_tuner.BaseTuner):
         fixed = KerasTunerValues({k: v for k, v in values.items() if not k.startswith("tuner/")})
         for key, value in {**self.objective.tags, "kt_trial_id": trial.trial_id}.items():
             fixed.set_user_attr(key, value)
-        fraction = values.get("tuner/epochs", HYPERBAND_MAX_EPOCHS) / HYPERBAND_MAX_EPOCHS  # below 1: Hyperband's early rounds
+        fraction = (
+            values.get("tuner/epochs", HYPERBAND_MAX_EPOCHS) / HYPERBAND_MAX_EPOCHS
+        )  # below 1: Hyperband's early rounds
         started = datetime.datetime.now()
         try:
             accuracy, step_ms = _evaluate(self.objective, fixed, fraction=fraction)
@@ -126,7 +135,9 @@ class ArchoptTuner(kt.engine.base_tuner.BaseTuner):
         fixed.set_user_attr("kt_score", score)
         # A Hyperband trial on part of the budget is not comparable with the others: Optuna calls it PRUNED.
         state = TrialState.COMPLETE if fraction == 1.0 else TrialState.PRUNED
-        self._mirror(fixed, started=started, state=state, values=[accuracy, step_ms] if state == TrialState.COMPLETE else None)
+        self._mirror(
+            fixed, started=started, state=state, values=[accuracy, step_ms] if state == TrialState.COMPLETE else None
+        )
         return {"score": score, "accuracy": accuracy, "step_time_ms": step_ms}
 
     def _mirror(self, fixed: KerasTunerValues, *, started: datetime.datetime, state: TrialState,
@@ -182,7 +193,7 @@ def execute(plan: Any, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> i
     objective = assemble.objective_for(plan.config)
     study = assemble.study_for(plan.config, sampler="random")  # only stores the mirrored trials
     html_report.record_fingerprint(study)
-    write = lambda s: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
+    write = functools.partial(report.write_outputs, run_dir=plan.run_dir, throttle=True)
     engine = ArchoptTuner(oracle=oracle, objective=objective, study=study, kt_lambda=kt_lambda,
                           directory=plan.run_dir, n_trials=plan.n_trials, timeout=plan.timeout, on_trial=write)
     try:

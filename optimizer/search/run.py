@@ -51,13 +51,26 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     run_dir = Path(args.out or Path("results") / f"{args.dataset}-{_slug(args.space)}")
     budget = _budget(args)
     config = RunConfig(
-        dataset=args.dataset, space=args.space, data_dir=args.data_dir, seed=args.seed,
-        storage=args.storage or f"sqlite:///{run_dir.resolve() / 'study.db'}", study=args.study or run_dir.resolve().name,
-        val_size=_positive("--val-size", args.val_size), train_size=_positive("--train-size", args.train_size), budget=budget,
+        dataset=args.dataset,
+        space=args.space,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        storage=args.storage or f"sqlite:///{run_dir.resolve() / 'study.db'}",
+        study=args.study or run_dir.resolve().name,
+        val_size=_positive("--val-size", args.val_size),
+        train_size=_positive("--train-size", args.train_size),
+        budget=budget,
         engine=engine,
     )
-    return Plan(run_dir=run_dir, config=config, sampler=sampler, n_trials=_positive("--trials", args.trials), timeout=_timeout(args.timeout),
-                baselines=tuple(getattr(args, "baseline", None) or ()), trials_per_process=_per_process(args))
+    return Plan(
+        run_dir=run_dir,
+        config=config,
+        sampler=sampler,
+        n_trials=_positive("--trials", args.trials),
+        timeout=_timeout(args.timeout),
+        baselines=tuple(getattr(args, "baseline", None) or ()),
+        trials_per_process=_per_process(args),
+    )
 
 
 def _per_process(args: argparse.Namespace) -> int:
@@ -130,7 +143,8 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     shared = shares_study(plan.config, run_dir=plan.run_dir)  # other workers' samplers propose other candidates
     study = assemble.study_for(plan.config, sampler=plan.sampler, shared=shared)
     configure_threads()  # before loading any model runs a TensorFlow op
-    # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same weights.
+    # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same
+    # weights.
     baselines.check_specs(plan.baselines)
     objective = assemble.objective_for(plan.config)
     html_report.record_fingerprint(study)  # the report's settings name the hardware of every device class
@@ -140,17 +154,25 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
 def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     quiet_candidate_tracebacks()
     bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
-    write = lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True)  # noqa: E731
     # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
     # The gate last: a worker whose next trial would take the fleet past --trials waits for the running ones.
     gate = TrialGate(target=plan.n_trials, timeout=plan.timeout)
-    callbacks = [lambda s, t: fail_stale(s), write, studies.stop_at(plan.n_trials), studies.stop_when_hopeless,
-                 bar.update, gate]
+    callbacks = [
+        lambda s, t: fail_stale(s), lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True),
+        studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update, gate,
+    ]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if gate.open(study):
             quota = plan.trials_per_process if supervisor.is_worker() else None
-            study.optimize(objective, n_trials=quota, timeout=plan.timeout, catch=(CandidateFailed,), callbacks=callbacks, gc_after_trial=False)
+            study.optimize(
+                objective,
+                n_trials=quota,
+                timeout=plan.timeout,
+                catch=(CandidateFailed,),
+                callbacks=callbacks,
+                gc_after_trial=False,
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
         bar.close()

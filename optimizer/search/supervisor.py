@@ -47,7 +47,9 @@ def supervise(argv: list[str], *, timeout: float | None) -> int:
 
 def _run_worker(argv: list[str], *, env: dict, stop: list[int]) -> int:
     # A session of its own: Ctrl-C reaches only the supervisor, which forwards it once.
-    worker = subprocess.Popen([sys.executable, "-m", "optimizer.cli", *argv], env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "optimizer.cli", *argv], env=env, start_new_session=True, preexec_fn=_die_with_parent
+    )
 
     def forward(signum: int, frame: object) -> None:
         stop.append(signum)

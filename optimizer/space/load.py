@@ -25,7 +25,9 @@ def load_space(spec: str, *, input_shape: tuple[int, ...], num_classes: int) -> 
     if callable(obj):
         extra = _accepted(obj, shape)
         return (lambda hp: obj(hp, **extra)) if extra else obj
-    raise ArchoptError(f"search space {spec!r} is a {type(obj).__name__}; expected a keras_tuner.HyperModel or a build(hp) function.")
+    raise ArchoptError(
+        f"search space {spec!r} is a {type(obj).__name__}; expected a keras_tuner.HyperModel or a build(hp) function."
+    )
 
 
 def _accepted(function: Any, candidates: dict) -> dict:

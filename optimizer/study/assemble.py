@@ -49,7 +49,9 @@ def study_for(config: RunConfig, *, sampler: str, shared: bool | None = None) ->
     propose the same candidates.
     """
 
-    study = open_study(storage=make_storage(config.storage), name=config.study, sampler=make_sampler(sampler, seed=config.seed))
+    study = open_study(
+        storage=make_storage(config.storage), name=config.study, sampler=make_sampler(sampler, seed=config.seed)
+    )
     fail_stale(study)
     offset = len(study.trials) + (worker_seed() if (is_shared(config.storage) if shared is None else shared) else 0)
     if offset:

@@ -112,7 +112,7 @@ class TrialGate:
 
     def open(self, study: optuna.Study) -> bool:
         """Whether to start another trial, after waiting while the running trials would reach the target."""
-    
+
         while True:
             trials = study.get_trials(deepcopy=False, states=(*JUDGED, TrialState.RUNNING))
             complete = sum(t.state in JUDGED for t in trials)  # judged: complete, or stopped by halving

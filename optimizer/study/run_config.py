@@ -54,4 +54,6 @@ def check_resume(*, saved: RunConfig, new: RunConfig) -> None:
     for field in MUST_MATCH:
         old, now = getattr(saved, field), getattr(new, field)
         if old != now:
-            raise ArchoptError(f"this run folder was started with {field}={old!r}; a resumed run must use the same, but got {now!r}.")
+            raise ArchoptError(
+                f"this run folder was started with {field}={old!r}; a resumed run must use the same, but got {now!r}."
+            )

@@ -29,7 +29,9 @@ from optimizer.study.races import retry_concurrent
 # Heartbeat every minute; a trial silent for three is its worker's death (a long GC or swap pause is not).
 HEARTBEAT_S = int(os.environ.get("ARCHOPT_HEARTBEAT_S", "60"))
 GRACE_S = int(os.environ.get("ARCHOPT_GRACE_S", "180"))
-MAX_RETRY = 2  # a candidate that kills its worker every time (e.g. the kernel's OOM killer) is tried 3 times, not forever
+MAX_RETRY = (
+    2  # a candidate that kills its worker every time (e.g. the kernel's OOM killer) is tried 3 times, not forever
+)
 
 
 class RetryStale(RetryHeartbeatStaleTrialCallback):
@@ -63,7 +65,10 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
             ))
     except ImportError as error:  # Optuna re-raises the driver's ModuleNotFoundError as an ImportError
         missing = getattr(error.__cause__, "name", None) or "database"
-        raise ArchoptError(f"storage {redact(url)} needs the {missing} driver, which is not installed (for PostgreSQL: pip install 'archopt[postgres]').") from None
+        raise ArchoptError(
+            f"storage {redact(url)} needs the {missing} driver, which is not installed "
+            "(for PostgreSQL: pip install 'archopt[postgres]')."
+        ) from None
     except Exception as error:  # SQLAlchemy's many errors for a bad scheme, host, password or database.
         raise ArchoptError(f"cannot open storage {redact(url)}: {type(error).__name__}: {first_line(error)}") from None
     if url.startswith("sqlite"):
@@ -90,7 +95,11 @@ def _engine_kwargs(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 60}}  # heartbeats and trials write at once: wait for the lock
     # pool_pre_ping: a connection the server dropped overnight is replaced instead of failing a trial.
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}} if url.startswith("postgres") else {"pool_pre_ping": True}
+    return (
+        {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+        if url.startswith("postgres")
+        else {"pool_pre_ping": True}
+    )
 
 
 def is_shared(url: str) -> bool:
@@ -115,7 +124,9 @@ def _death(trial: FrozenTrial, *, heartbeat_stale: bool) -> str | None:
     if host == socket.gethostname() and isinstance(pid, int) and pid != os.getpid() and not _alive(pid):
         return f"its worker (pid {pid} on {host}) died mid-trial (killed, crashed or lost power); retried."
     if heartbeat_stale:
-        return f"its worker ({pid or '?'} on {host or '?'}) sent no heartbeat for {GRACE_S} s (killed or lost); retried."
+        return (
+            f"its worker ({pid or '?'} on {host or '?'}) sent no heartbeat for {GRACE_S} s (killed or lost); retried."
+        )
     return None
 
 

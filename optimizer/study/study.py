@@ -18,7 +18,9 @@ GIVE_UP_AFTER_FAILURES = 25
 JUDGED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
-def open_study(*, storage: str | optuna.storages.BaseStorage, name: str, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
+def open_study(
+    *, storage: str | optuna.storages.BaseStorage, name: str, sampler: optuna.samplers.BaseSampler
+) -> optuna.Study:
     """Create the study, or load it to resume: every earlier trial is kept."""
     def create() -> optuna.Study:
         study = optuna.create_study(
@@ -32,7 +34,9 @@ def open_study(*, storage: str | optuna.storages.BaseStorage, name: str, sampler
     except ValueError as error:  # e.g. an existing study with other directions.
         raise ArchoptError(f"cannot use study {name!r}: {error}") from error
     except Exception as error:  # SQLAlchemy's errors for an unreachable or unusable storage.
-        raise ArchoptError(f"cannot open storage {redact(storage)}: {type(error).__name__}: {first_line(error)}") from error
+        raise ArchoptError(
+            f"cannot open storage {redact(storage)}: {type(error).__name__}: {first_line(error)}"
+        ) from error
     return study
 
 

@@ -18,7 +18,9 @@ class Budget:
     epochs: int | None = None
     timing_s: float = 1.0
     max_step_ms: float = 1000.0
-    min_steps: int | None = None  # the first rung of successive halving; None: single fidelity (see optimizer.trial.rungs)
+    min_steps: int | None = (
+        None  # the first rung of successive halving; None: single fidelity (see optimizer.trial.rungs)
+    )
     eta: int = 3  # each rung keeps the top 1/eta of the trials that reached it
 
     @property
@@ -32,9 +34,15 @@ class Budget:
     def __post_init__(self) -> None:
         check_positive(batch_size=self.batch_size, timing_s=self.timing_s, max_step_ms=self.max_step_ms)
         if (self.train_steps is None) == (self.epochs is None):
-            raise ArchoptError(f"give exactly one of a step or an epoch budget, but got ({self.train_steps=}, {self.epochs=}).")
-        check_positive(**{k: v for k, v in (("train_steps", self.train_steps), ("epochs", self.epochs)) if v is not None})
+            raise ArchoptError(
+                f"give exactly one of a step or an epoch budget, but got ({self.train_steps=}, {self.epochs=})."
+            )
+        check_positive(
+            **{k: v for k, v in (("train_steps", self.train_steps), ("epochs", self.epochs)) if v is not None}
+        )
         if self.min_steps is not None and self.epochs is not None:
-            raise ArchoptError(f"`--min-steps` needs --train-steps, not epochs, but got ({self.min_steps=}, {self.epochs=}).")
+            raise ArchoptError(
+                f"`--min-steps` needs --train-steps, not epochs, but got ({self.min_steps=}, {self.epochs=})."
+            )
         _ = self.rungs  # checks min_steps and eta: one line naming the bad value
 

@@ -12,7 +12,16 @@ from optimizer.results.retime import FIRST_ATTR, first_step_time
 from tests.helpers import search_argv
 
 pytestmark = pytest.mark.slow
-KNOBS = ["first_stride", "first_kernel", "num_blocks", "filters_1", "factorization", "downsample", "head", "dense_units"]
+KNOBS = [
+    "first_stride",
+    "first_kernel",
+    "num_blocks",
+    "filters_1",
+    "factorization",
+    "downsample",
+    "head",
+    "dense_units",
+]
 
 
 def snapshot(storage: str, name: str) -> dict:

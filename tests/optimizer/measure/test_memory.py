@@ -62,7 +62,9 @@ def huge_or_small(hp):
 
 
 def test_candidate_far_too_large_fails_before_allocation_and_the_study_goes_on(fashion_dir, seed):
-    split = split_validation(load_dataset("fashion_mnist", data_dir=fashion_dir), val_size=100, train_size=200, seed=seed)
+    split = split_validation(
+        load_dataset("fashion_mnist", data_dir=fashion_dir), val_size=100, train_size=200, seed=seed
+    )
     study = optuna.create_study(directions=["maximize", "minimize"])
     study.enqueue_trial({"huge": True})
     study.enqueue_trial({"huge": False})

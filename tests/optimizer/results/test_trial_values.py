@@ -19,7 +19,9 @@ def test_the_private_rdb_api_overwrite_values_relies_on_is_still_there() -> None
     """Pins the Optuna internals ``storage.overwrite_values`` writes through: a changed Optuna fails here first."""
     from optuna.storages._cached_storage import _CachedStorage, _StudyInfo
     from optuna.storages._rdb import models
-    from optuna.storages._rdb.storage import _create_scoped_session  # noqa: F401
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    assert callable(_create_scoped_session)
 
     assert {"trial_id", "objective", "value", "value_type"} <= set(models.TrialValueModel.__table__.columns.keys())
     assert {"trial_id", "key", "value_json"} <= set(models.TrialUserAttributeModel.__table__.columns.keys())
@@ -59,7 +61,7 @@ def test_overwritten_values_are_what_every_reader_of_the_study_sees(tmp_path) ->
         overwrite_values(study, {1: [0.9]})
 
 
-def test_best_trials_equal_the_pareto_csv_after_a_retime(tiny_objective, tmp_path) -> None:  # noqa: F811
+def test_best_trials_equal_the_pareto_csv_after_a_retime(tiny_objective, tmp_path) -> None:
     # First timings that a real re-timing will not reproduce: every trial looks impossibly fast or slow.
     values = [(0.5, 1e-6), (0.6, 1e6), (0.7, 2e6), (0.4, 3e6), (0.3, 4e6)]
     url, study = file_study(tmp_path, values)
@@ -78,7 +80,7 @@ def test_best_trials_equal_the_pareto_csv_after_a_retime(tiny_objective, tmp_pat
     assert list(trials["step_time_first_ms"].dropna()) == [v[1] for v in values]
 
 
-def test_a_new_retiming_starts_again_from_the_first_timings(tiny_objective, tmp_path) -> None:  # noqa: F811
+def test_a_new_retiming_starts_again_from_the_first_timings(tiny_objective, tmp_path) -> None:
     url, study = file_study(tmp_path, [(0.5, 1e-6), (0.6, 1e6)])
     retime_study(study, tiny_objective, rounds=1)
     assert set(retimed_values(study)) == {0, 1}
@@ -94,7 +96,7 @@ def test_a_new_retiming_starts_again_from_the_first_timings(tiny_objective, tmp_
     assert {t.number for t in fresh.best_trials} == set(write_outputs(study, tmp_path).query("is_pareto")["trial"])
 
 
-def test_the_export_record_names_the_step_time_the_csvs_show(tiny_objective, tmp_path) -> None:  # noqa: F811
+def test_the_export_record_names_the_step_time_the_csvs_show(tiny_objective, tmp_path) -> None:
     from optimizer.results.export import step_time_record
 
     _, study = file_study(tmp_path, [(0.5, 1e-6), (0.4, 1e6)])

@@ -43,7 +43,11 @@ def test_sigterm_fails_the_running_trial_with_reason_and_queues_it_again(tmp_pat
     url = f"sqlite:///{out.resolve() / 'study.db'}"
     proc = worker(["--space", f"{tmp_path / 'tiny.py'}:build", "--data-dir", str(fashion_dir), "--trials", "5",
                    "--out", str(out), *TINY_BUDGET], log=tmp_path / "log")
-    wait_for(lambda: [t for t in trials(url, "run") if t.state == TrialState.RUNNING and t.params], what="a trial", procs=(proc,))
+    wait_for(
+        lambda: [t for t in trials(url, "run") if t.state == TrialState.RUNNING and t.params],
+        what="a trial",
+        procs=(proc,),
+    )
     proc.send_signal(signal.SIGTERM)  # what a scheduler sends at the end of a job
     assert proc.wait(timeout=120) == 130
     stopped, queued = trials(url, "run")[-2:]

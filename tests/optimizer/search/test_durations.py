@@ -3,7 +3,10 @@ import pytest
 from optimizer.search.durations import parse_duration
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("30m", 1800), ("8h", 28800), ("1h30m", 5400), ("1.5h", 5400), ("2d", 172800), (" 45s ", 45)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90), ("30m", 1800), ("8h", 28800), ("1h30m", 5400), ("1.5h", 5400), ("2d", 172800), (" 45s ", 45)],
+)
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 

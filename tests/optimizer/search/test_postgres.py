@@ -18,8 +18,19 @@ def postgres_url():
 @pytest.mark.slow
 def test_killed_worker_is_replaced_by_heartbeat_and_survivor_finishes(postgres_url, tmp_path, fashion_dir):
     (tmp_path / "tiny.py").write_text(TINY_SPACE)
-    common = ["--storage", postgres_url, "--study", "fleet", "--trials", str(TARGET), "--space", f"{tmp_path / 'tiny.py'}:build",
-              "--data-dir", str(fashion_dir), *TINY_BUDGET]
+    common = [
+        "--storage",
+        postgres_url,
+        "--study",
+        "fleet",
+        "--trials",
+        str(TARGET),
+        "--space",
+        f"{tmp_path / 'tiny.py'}:build",
+        "--data-dir",
+        str(fashion_dir),
+        *TINY_BUDGET,
+    ]
     doomed = worker([*common, "--out", str(tmp_path / "a")], log=tmp_path / "a.log")
     survivor = worker([*common, "--out", str(tmp_path / "b")], log=tmp_path / "b.log")
     killed = kill_mid_trial(doomed, postgres_url, "fleet")

@@ -24,8 +24,14 @@ def command(out: Path, data_dir: Path, *extra: str) -> list[str]:
 
 def test_trials_run_in_successive_workers_and_the_summary_comes_once(tmp_path, small_fashion_dir) -> None:
     out = tmp_path / "run"
-    done = subprocess.run(command(out, small_fashion_dir, "--trials", "2", "--trials-per-process", "1"),
-                          capture_output=True, text=True, cwd=ROOT, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    done = subprocess.run(
+        command(out, small_fashion_dir, "--trials", "2", "--trials-per-process", "1"),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     trials = pd.read_csv(out / "trials.csv")
     complete = trials[trials["state"] == "COMPLETE"]
