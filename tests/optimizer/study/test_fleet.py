@@ -19,17 +19,16 @@ from optuna.trial import TrialState
 from optimizer import cli
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
-from optimizer.study import races
+from optimizer.study import fleet, races
 from optimizer.study.run_config import RunConfig
 from optimizer.study.storage import make_storage, normalize_url
-from optimizer.study.study import fleet
 from tests.pg import TINY_BUDGET, TINY_SPACE, postgres_server, trials, worker
 
 N_WORKERS = 8
 # Waits for the shared start time, joins the study, prints "ok" or the refusal; no TensorFlow, so it starts fast.
 JOINER = """
 import sys, time
-from optimizer.study.study import fleet
+from optimizer.study import fleet
 from optimizer.errors import ArchoptError
 from optimizer.study.run_config import RunConfig
 url, seed, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
