@@ -118,7 +118,10 @@ def dominance_lines(front: pd.DataFrame, baselines: pd.DataFrame) -> list[str]:
             lines.append(f"baseline {b.name}: no front member dominates it ({acc:.4f} accuracy, {ms:.3g} ms per step).")
             continue
         lines.append(f"baseline {b.name} ({acc:.4f} accuracy, {ms:.3g} ms per step) is dominated by:")
-        lines += [f"  trial {int(t.trial)}: {_comparison(t, acc=acc, ms=ms)}" for t in better.sort_values("step_time_ms").itertuples()]
+        lines += [
+            f"  trial {int(t.trial)}: {_comparison(t, acc=acc, ms=ms)}"
+            for t in better.sort_values("step_time_ms").itertuples()
+        ]
     return lines
 
 

@@ -6,25 +6,48 @@ import os
 from pathlib import Path
 
 import pandas as pd
+
 # The object-oriented API draws with Agg and never touches pyplot's global state or a display: headless servers.
 from matplotlib.figure import Figure
 
 
 def plot_front(frame: pd.DataFrame, path: Path, *, title: str = "", baselines: pd.DataFrame | None = None) -> None:
-    """Accuracy against step time (log scale); the front is a staircase, since between two members nothing better is known."""
+    """Accuracy against step time (log scale); the front is a staircase: between two members nothing better is known."""
     done = frame[frame["state"] == "COMPLETE"]
     front = done[done["is_pareto"]].sort_values("step_time_ms")
     fig = Figure(figsize=(7, 4.5), dpi=110)
     ax = fig.subplots()
     ax.scatter(done["step_time_ms"], done["accuracy"], s=14, color="0.7", label=f"trials ({len(done)})")
     ax.step(front["step_time_ms"], front["accuracy"], where="post", color="tab:red", lw=1.2)
-    ax.scatter(front["step_time_ms"], front["accuracy"], s=28, color="tab:red", label=f"Pareto front ({len(front)})", zorder=3)
+    ax.scatter(
+        front["step_time_ms"], front["accuracy"], s=28, color="tab:red", label=f"Pareto front ({len(front)})", zorder=3
+    )
     for _, row in front.iterrows():
-        ax.annotate(str(int(row["trial"])), (row["step_time_ms"], row["accuracy"]), fontsize=7, xytext=(3, -9), textcoords="offset points")
+        ax.annotate(
+            str(int(row["trial"])),
+            (row["step_time_ms"], row["accuracy"]),
+            fontsize=7,
+            xytext=(3, -9),
+            textcoords="offset points",
+        )
     if baselines is not None and len(baselines):
-        ax.scatter(baselines["step_time_ms"], baselines["accuracy"], marker="*", s=120, color="tab:blue", label="baselines", zorder=4)
+        ax.scatter(
+            baselines["step_time_ms"],
+            baselines["accuracy"],
+            marker="*",
+            s=120,
+            color="tab:blue",
+            label="baselines",
+            zorder=4,
+        )
         for _, row in baselines.iterrows():
-            ax.annotate(str(row["name"]), (row["step_time_ms"], row["accuracy"]), fontsize=8, xytext=(4, 4), textcoords="offset points")
+            ax.annotate(
+                str(row["name"]),
+                (row["step_time_ms"], row["accuracy"]),
+                fontsize=8,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
     if len(done):
         ax.set_xscale("log")
     ax.set_xlabel("training step time (ms, median)")

@@ -24,7 +24,9 @@ def open_run(run_dir: Path) -> tuple[RunConfig, optuna.Study]:
     try:
         study = optuna.load_study(study_name=config.study, storage=normalize_url(config.storage))
     except Exception as error:  # a missing study or an unreachable storage
-        raise ArchoptError(f"cannot open study {config.study!r} of run `{run_dir}`: {type(error).__name__}: {error}".splitlines()[0]) from None
+        raise ArchoptError(
+            f"cannot open study {config.study!r} of run `{run_dir}`: {type(error).__name__}: {error}".splitlines()[0]
+        ) from None
     return config, study
 
 

@@ -1,4 +1,4 @@
-"""The run folder's results: trials.csv, pareto.csv and pareto.png, rewritten as trials end (at most every few seconds)."""
+"""The run folder's results: trials.csv, pareto.csv, pareto.png and report.html, rewritten as trials end."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def for_device(frame: pd.DataFrame, device: str | None) -> pd.DataFrame:
         return frame
     known = sorted(frame["device"].dropna().unique()) if "device" in frame else []
     if device not in known:
-        raise ArchoptError(f"no trial ran on device {device!r}; this run's devices are: {', '.join(map(repr, known)) or 'none'}.")
+        raise ArchoptError(
+            f"no trial ran on device {device!r}; this run's devices are: {', '.join(map(repr, known)) or 'none'}."
+        )
     return frame[frame["device"] == device]
 
 
@@ -55,7 +57,9 @@ def _explain_stale_failures(rows: list[dict], trials: Sequence[optuna.trial.Froz
     retries = {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
     for row in rows:
         if row["state"] == "FAIL" and not row.get("fail_reason") and row["trial"] in retries:
-            row["fail_reason"] = f"its worker stopped sending heartbeats (killed or lost); retried as trial {retries[row['trial']]}."
+            row["fail_reason"] = (
+                f"its worker stopped sending heartbeats (killed or lost); retried as trial {retries[row['trial']]}."
+            )
 
 
 def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int]) -> dict:
@@ -109,7 +113,7 @@ PLOT_MIN_INTERVAL_S = 30
 
 
 def _plot_is_stale(frame: pd.DataFrame, path: Path) -> bool:
-    """Whether the plot misses a change of the front, or is older than PLOT_REFRESH_S; never sooner than PLOT_MIN_INTERVAL_S.
+    """Whether the plot misses a change of the front or is older than PLOT_REFRESH_S; never before PLOT_MIN_INTERVAL_S.
 
     Drawing takes 0.5-1 s, as long as a small trial's bookkeeping: after every trial it would slow the search (tiny
     trials change the front every few seconds), so the picture is redrawn at most twice a minute, when it would show a

@@ -22,7 +22,7 @@ import statistics
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import optuna
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from optimizer.results import baselines, front
 from optimizer.results.front import with_step_times
@@ -95,7 +95,11 @@ def retime_study(study: optuna.Study, objective: Any, *, rounds: int = DEFAULT_R
     extra = [("baseline", name) for name, row in rows.items() if row.get("state") == "COMPLETE"]
 
     def timer_for(key: Hashable) -> Callable[[], float]:
-        model = _baseline_model(rows[key[1]]["model"]) if isinstance(key, tuple) else _trial_model(objective, by_number[key])
+        model = (
+            _baseline_model(rows[key[1]]["model"])
+            if isinstance(key, tuple)
+            else _trial_model(objective, by_number[key])
+        )
         return lambda: objective.time_steps(model).median_ms
 
     firsts = {t.number: first_step_time(t) for t in trials if t.state == TrialState.COMPLETE}

@@ -11,9 +11,14 @@ from optimizer.trial.objective import Objective
 
 def tiny_build(hp) -> keras.Model:
     filters = hp.Int("filters", 1, 16)
-    return keras.Sequential([
-        keras.Input((8, 8, 1)), keras.layers.Conv2D(filters, 3), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(filters, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 @pytest.fixture

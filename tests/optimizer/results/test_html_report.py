@@ -14,6 +14,7 @@ from optuna.trial import TrialState, create_trial
 from optimizer.results import html_report
 from optimizer.results.report import pareto_numbers, trials_frame, write_outputs
 from optimizer.study.study import open_study
+
 DISTS = {"filters": IntDistribution(8, 64), "head": CategoricalDistribution(["gap", "flatten"])}
 
 
@@ -170,4 +171,7 @@ def test_a_page_that_cannot_be_drawn_is_one_warning_not_the_end_of_the_search(tm
     study = make_study(4)
     assert html_report.write_report(study, tmp_path, frame=pd.DataFrame({"no_state_column": [1]})) is None
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("archopt: warning: report.html not written: KeyError") and not (tmp_path / "report.html").exists()
+    assert (
+        line.startswith("archopt: warning: report.html not written: KeyError")
+        and not (tmp_path / "report.html").exists()
+    )

@@ -25,11 +25,17 @@ def study(seed: int) -> optuna.Study:
     for i in range(60):
         params = {"filters_1": rng.randint(8, 64), "head": rng.choice(["gap", "flatten"])}
         if i % 9 == 8:
-            study.add_trial(create_trial(state=TrialState.FAIL, params=params, distributions=dists, user_attrs={"fail_reason": "x"}))
+            study.add_trial(
+                create_trial(state=TrialState.FAIL, params=params, distributions=dists, user_attrs={"fail_reason": "x"})
+            )
             continue
         # Coarse values make ties and duplicates, the cases a hand-written filter gets wrong.
         values = [round(rng.uniform(0.5, 0.9), 2), float(rng.choice([5, 10, 20, 40, 80]))]
-        study.add_trial(create_trial(values=values, params=params, distributions=dists, user_attrs={"params": 1000 + i, "macs": 7 * i}))
+        study.add_trial(
+            create_trial(
+                values=values, params=params, distributions=dists, user_attrs={"params": 1000 + i, "macs": 7 * i}
+            )
+        )
     return study
 
 

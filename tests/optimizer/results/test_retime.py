@@ -2,24 +2,23 @@
 
 import random
 
-import keras
-import numpy as np
 import optuna
 import pandas as pd
 import pytest
 from optuna.distributions import IntDistribution
 from optuna.trial import TrialState, create_trial
 
-from optimizer.data.datasets import Split
-from optimizer.trial.objective import Budget, Objective
 from optimizer.results.report import write_outputs
 from optimizer.results.retime import front_numbers, interleaved, retime, retime_study, retimed_values
 from optimizer.study.study import open_study
+from optimizer.trial.objective import Objective
 
 
 def non_dominated(points: dict[int, tuple[float, float]]) -> set[int]:
     """Brute force, for checking: no other point has accuracy >= and time <= with one strictly better."""
-    return {n for n, (a, t) in points.items() if not any(b >= a and s <= t and (b, s) != (a, t) for b, s in points.values())}
+    return {
+        n for n, (a, t) in points.items() if not any(b >= a and s <= t and (b, s) != (a, t) for b, s in points.values())
+    }
 
 
 def study_of(values: list[tuple[float, float]], *, params: list[dict] | None = None) -> optuna.Study:

@@ -8,9 +8,9 @@ import pytest
 from optuna.distributions import IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from optimizer.optuna_private import overwrite_values
 from optimizer.results.report import write_outputs
 from optimizer.results.retime import first_step_time, retime_study, retimed_values
-from optimizer.optuna_private import overwrite_values
 from optimizer.study.storage import make_storage
 from optimizer.study.study import open_study
 
