@@ -21,8 +21,8 @@ from optimizer.space.candidate import BuildFn, build_candidate
 from optimizer.space.hparams import OptunaHyperParameters
 from optimizer.trial.attrs import set_user_attrs
 from optimizer.trial.budget import Budget
-
-EVAL_BATCH_SIZE = 256
+from optimizer.trial.clock import TrialClock
+from optimizer.trial.predict import predict_scores
 
 
 class Objective:
@@ -34,6 +34,7 @@ class Objective:
         self.budget = budget
         self.tags = tags or {}
         self.interrupted: int | None = None  # the trial a Ctrl-C or SIGTERM stopped, to retry it
+        self.last_end: float | None = None  # when this process's previous trial ended, for its fixed_s
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
         try:
@@ -55,6 +56,7 @@ class Objective:
         """
         phases: dict[str, float] = {}
         attrs = dict(first or {})
+        clock = TrialClock(previous_end=self.last_end)
         try:
             with _phase(phases, "sample"):
                 # Optuna's sampler proposes lazily, at the first suggest: done here, its cost is not the build's.
@@ -71,6 +73,8 @@ class Objective:
             with _phase(phases, "timing"):
                 step = self.time_steps(model)
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
+            clock.timed_s = step.timed_s
+            clock.count_steps(model)
             if step.median_ms > self.budget.max_step_ms:
                 raise CandidateFailed(f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}.")
             with _phase(phases, "train"):
@@ -80,6 +84,8 @@ class Objective:
             attrs.update(accuracy=accuracy, step_time_ms=step.median_ms)
             return accuracy, step.median_ms
         finally:
+            attrs |= clock.attrs()
+            self.last_end = time.perf_counter()
             _flush(trial, attrs | {f"{k}_s": v for k, v in phases.items()})
 
     def screen(self, macs: int) -> None:
@@ -126,7 +132,7 @@ def validation_accuracy(model: keras.Model, split: Any) -> float:
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     try:
-        scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
+        scores = predict_scores(model, x)
     except Exception as error:
         raise CandidateFailed(f"evaluation failed: {type(error).__name__}: {squeezed(error)}") from error
     return float(np.mean(np.argmax(scores, axis=-1) == y))
