@@ -2,7 +2,8 @@
 
 Optuna has no public way to: ask which RUNNING trials' heartbeats are stale without failing them (archopt records
 why first), reach a study's storage and a trial's storage id, or write many user attributes of a trial in one
-transaction. Everything else in archopt uses Optuna's public API. Tested with Optuna 4.4-5.x (see pyproject.toml).
+transaction, or narrow the trials a sampler reads (``RecentTrials``, pinned by tests/optimizer/study/test_samplers.py).
+Everything else in archopt uses Optuna's public API. Tested with Optuna 4.4-5.x (see pyproject.toml).
 """
 
 from __future__ import annotations
@@ -63,3 +64,35 @@ def _bulk_upsert(dialect: str, *, trial_id: int, attrs: dict) -> Any:
     rows = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()]
     insert = (sqlite if dialect == "sqlite" else postgresql).insert(Model).values(rows)
     return insert.on_conflict_do_update(index_elements=[Model.trial_id, Model.key], set_={"value_json": insert.excluded.value_json})
+
+
+class RecentTrials:
+    """A study as a sampler sees it: every unfinished trial, and only the last ``limit`` finished ones.
+
+    Samplers read a study's trials through the private ``Study._get_trials`` (TPE once per group of knobs and
+    proposal), so this view narrows that call and ``get_trials``; everything else is the study's own.
+    """
+
+    def __init__(self, study: optuna.Study, *, limit: int) -> None:
+        self._study = study
+        self._limit = limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    def _get_trials(self, deepcopy: bool = True, states: Any = None, use_cache: bool = False) -> list[FrozenTrial]:
+        return self._recent(self._study._get_trials(deepcopy=deepcopy, states=states, use_cache=use_cache))
+
+    def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[FrozenTrial]:
+        return self._recent(self._study.get_trials(deepcopy=deepcopy, states=states))
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self.get_trials()
+
+    def _recent(self, trials: list[FrozenTrial]) -> list[FrozenTrial]:
+        finished = [t.number for t in trials if t.state.is_finished()]
+        if len(finished) <= self._limit:
+            return trials
+        first = finished[-self._limit]  # trials come in number order
+        return [t for t in trials if not t.state.is_finished() or t.number >= first]

@@ -25,7 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=None, help="train for whole epochs of the training subset instead")
     p.add_argument("--train-size", type=int, default=20000, help="training images per trial (default: %(default)s)")
     p.add_argument("--val-size", type=int, default=5000, help="validation images held out of training (default: %(default)s)")
-    p.add_argument("--timing-s", type=float, default=1.0, help="seconds of timed steps per candidate (default: %(default)s)")
+    p.add_argument("--timing-s", type=float, default=1.0,
+                   help="most seconds of timed steps per candidate, fewer once its median is known to 2%% (default: %(default)s)")
     p.add_argument("--max-step-ms", type=float, default=1000.0, help="fail candidates slower than this per step")
     p.add_argument("--baseline", action="append", default=[], metavar="MODEL",
                    help="your own model, measured like a trial and compared with the front; repeatable "
