@@ -11,7 +11,8 @@ The older commit is checked out with ``git worktree add`` into a temporary folde
   columns (``duration_s - step_time_timed_s - train_s`` plus the gap since the previous trial, from the study's
   timestamps). That counts fit's own setup as steps, so it understates the fixed cost a little; the new side's own
   ``fixed_s`` column is printed beside it;
-- the median seconds of each phase;
+- the median seconds of each phase, and ``fit_over_timed``: the median ratio of fit's own time per step
+  (``fit_step_ms``, new side only) to the measured step time, which says whether step times keep their meaning;
 
 and then the per-part profile of a small, a medium and a large candidate with this checkout
 (``optimizer.trial.profile``). Figures taken on a machine that runs other jobs are not results. Usage::
@@ -70,7 +71,8 @@ def fixed_from_phases(run_dir: Path) -> pd.Series:
     """
     import optuna
 
-    study = optuna.load_study(study_name=None, storage=f"sqlite:///{run_dir / 'study.db'}")
+    url = f"sqlite:///{run_dir / 'study.db'}"
+    study = optuna.load_study(study_name=optuna.get_all_study_names(storage=url)[0], storage=url)
     frame = pd.read_csv(run_dir / "trials.csv").set_index("trial")
     trials = sorted((t for t in study.get_trials(deepcopy=False) if t.datetime_complete), key=lambda t: t.number)
     gaps = {b.number: (b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(trials, trials[1:])}
@@ -86,8 +88,16 @@ def summarize(run_dir: Path, *, wall_s: float) -> dict:
     row = {"complete": len(done), "wall_s": round(wall_s, 1), "trials_per_hour": round(3600 * len(done) / wall_s, 1),
            "fixed_s_from_phases": round(float(fixed_from_phases(run_dir).median()), 3) if len(done) else np.nan,
            "fixed_s_column": round(float(done["fixed_s"].median()), 3) if "fixed_s" in done and len(done) else np.nan,
-           "step_time_timed_s": round(float(done["step_time_timed_s"].median()), 3) if len(done) else np.nan}
+           "step_time_timed_s": round(float(done["step_time_timed_s"].median()), 3) if len(done) else np.nan,
+           "fit_over_timed": _fit_ratio(done)}
     return row | {p: round(float(done[p].median()), 3) if len(done) else np.nan for p in PHASES}
+
+
+def _fit_ratio(done: pd.DataFrame) -> float:
+    """Median of fit's own time per step over the measured step time (first timing), where trials record it."""
+    if "fit_step_ms" not in done or not done["fit_step_ms"].notna().any():
+        return np.nan
+    return round(float((done["fit_step_ms"] / done["step_time_first_ms"]).median()), 3)
 
 
 def profile_table(checkout: Path, *, train_steps: int, data_dir: str) -> str:

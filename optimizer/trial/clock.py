@@ -26,6 +26,7 @@ class TrialClock:
     start: float = dataclasses.field(default_factory=time.perf_counter)
     timed_s: float = 0.0  # the timed loop's calls
     steps_s: float = 0.0  # fit's train calls
+    steps: int = 0  # fit's optimizer steps (train calls times steps_per_execution)
 
     def count_steps(self, model: keras.Model) -> None:
         """Add the time of every later call of ``model``'s train function (``fit``'s steps) to ``steps_s``.
@@ -41,12 +42,19 @@ class TrialClock:
                 return inner(iterator)
             finally:
                 self.steps_s += time.perf_counter() - start
+                self.steps += model.steps_per_execution
 
         model.train_function = counted
 
     def attrs(self, *, now: float | None = None) -> dict[str, float]:
-        """``fixed_s`` (wall time outside timed and training steps, bookkeeping included) and ``bookkeeping_s``."""
+        """``fixed_s`` (wall time outside timed and training steps, bookkeeping included), ``bookkeeping_s``, and
+        ``fit_step_ms``: fit's own wall time per step, a check on the measured step time of every trial."""
         now = time.perf_counter() if now is None else now
         bookkeeping = None if self.previous_end is None else self.start - self.previous_end
         fixed = now - self.start - self.timed_s - self.steps_s + (bookkeeping or 0.0)
-        return {"fixed_s": round(fixed, 4)} | ({} if bookkeeping is None else {"bookkeeping_s": round(bookkeeping, 4)})
+        attrs = {"fixed_s": round(fixed, 4)}
+        if bookkeeping is not None:
+            attrs["bookkeeping_s"] = round(bookkeeping, 4)
+        if self.steps:
+            attrs["fit_step_ms"] = round(1e3 * self.steps_s / self.steps, 4)
+        return attrs

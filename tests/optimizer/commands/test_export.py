@@ -29,7 +29,8 @@ def test_export_writes_a_saved_model_a_keras_file_and_a_record(exported, tiny_ru
     assert record["trial"] == trial and record["knobs"]["head"] == row["head"]
     assert 0.0 <= record["test_accuracy"] <= 1.0 and record["macs"] == row["macs"]
     # The step time the CSVs show (the re-timed one for a front member), and which it is.
-    assert record["step_time_ms"] == pytest.approx(row["step_time_ms"]) and "timing" in record["step_time_source"]
+    assert record["step_time_ms"] == pytest.approx(row["step_time_ms"])
+    assert record["step_time_source"].split(",")[0] in ("re-timed after the search", "first timing")
 
 
 def test_the_serving_signature_returns_what_the_keras_model_predicts(exported, seed) -> None:
