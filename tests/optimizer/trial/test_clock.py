@@ -49,3 +49,14 @@ def test_predict_scores_equal_predict_with_a_padded_last_chunk(seed):
     assert scores.shape == expected.shape
     np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(predict_scores(model, x[:5], chunk=32), expected[:5], rtol=1e-5, atol=1e-6)
+
+
+def test_training_data_is_converted_once_per_array():
+    from optimizer.data.datasets import _as_tensor, to_tf_dataset
+
+    x = np.arange(24, dtype=np.float32).reshape(6, 2, 2)
+    assert _as_tensor(x) is _as_tensor(x)  # one conversion for every trial's fit
+    assert _as_tensor(x.copy()) is not _as_tensor(x)
+    batches = list(to_tf_dataset(x, np.arange(6), batch_size=4, shuffle=False))
+    np.testing.assert_array_equal(batches[0][0].numpy(), x[:4])
+    np.testing.assert_array_equal(batches[1][1].numpy(), [4, 5])
