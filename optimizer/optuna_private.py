@@ -2,14 +2,16 @@
 
 Optuna has no public way to: ask which RUNNING trials' heartbeats are stale without failing them (archopt records
 why first), reach a study's storage and a trial's storage id, or write many user attributes of a trial in one
-transaction, add study attributes only where absent (first writer wins), or correct a finished trial's values (re-timing). Everything else in archopt uses Optuna's public API. Tested with Optuna 4.4-5.x (see pyproject.toml).
+transaction, add study attributes only where absent (first writer wins), correct a finished trial's values
+(re-timing), or show a sampler another view of the trials (``TrialsView``). Everything else in archopt uses
+Optuna's public API. Tested with Optuna 4.4-5.x (see pyproject.toml).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
@@ -64,7 +66,9 @@ def _bulk_upsert(dialect: str, *, trial_id: int, attrs: dict) -> Any:
         return None
     rows = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)} for key, value in attrs.items()]
     insert = (sqlite if dialect == "sqlite" else postgresql).insert(Model).values(rows)
-    return insert.on_conflict_do_update(index_elements=[Model.trial_id, Model.key], set_={"value_json": insert.excluded.value_json})
+    return insert.on_conflict_do_update(
+        index_elements=[Model.trial_id, Model.key], set_={"value_json": insert.excluded.value_json}
+    )
 
 
 def insert_study_user_attrs(study: optuna.Study, attrs: dict) -> None:
@@ -129,3 +133,30 @@ def overwrite_values(
             trial.values = list(values.get(number, trial.values))
             trial.user_attrs = {**trial.user_attrs, **user_attrs.get(number, {})}
             cached.trials[number] = trial
+
+
+class TrialsView:
+    """A study as a sampler sees it: its trials passed through ``shown``; everything else is the study's own.
+
+    Samplers read a study's trials through the private ``Study._get_trials`` (TPE once per group of knobs and
+    proposal), so the view answers that call and ``get_trials``: all trials go through ``shown`` (which may change a
+    trial's state, e.g. a stopped candidate shown as scored), then the caller's ``states`` filter applies.
+    """
+
+    def __init__(self, study: optuna.Study, *, shown: Callable[[list[FrozenTrial]], list[FrozenTrial]]) -> None:
+        self._study = study
+        self._shown = shown
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+    def _get_trials(self, deepcopy: bool = True, states: Any = None, use_cache: bool = False) -> list[FrozenTrial]:
+        trials = self._shown(self._study._get_trials(deepcopy=deepcopy, states=None, use_cache=use_cache))
+        return [t for t in trials if states is None or t.state in states]
+
+    def get_trials(self, deepcopy: bool = True, states: Any = None) -> list[FrozenTrial]:
+        return self._get_trials(deepcopy=deepcopy, states=states)
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self.get_trials()

@@ -23,7 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--study", help="study name (default: the run folder's name)")
     p.add_argument("--seed", type=int, default=0, help="seeds the split, the sampler and training")
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--train-steps", type=int, default=None, help=f"optimizer steps of training per trial (default: {TRAIN_STEPS})")
+    p.add_argument(
+        "--train-steps", type=int, default=None, help=f"optimizer steps of training per trial (default: {TRAIN_STEPS})"
+    )
     p.add_argument("--min-steps", type=int, default=None,
                    help="successive halving: the first rung's training steps; rungs grow by --eta up to --train-steps "
                         "(default: --train-steps, a single rung)")
@@ -31,8 +33,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="each rung keeps the top 1/eta of its trials (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=None, help="train for whole epochs of the training subset instead")
     p.add_argument("--train-size", type=int, default=20000, help="training images per trial (default: %(default)s)")
-    p.add_argument("--val-size", type=int, default=5000, help="validation images held out of training (default: %(default)s)")
-    p.add_argument("--timing-s", type=float, default=1.0, help="seconds of timed steps per candidate (default: %(default)s)")
+    p.add_argument(
+        "--val-size", type=int, default=5000, help="validation images held out of training (default: %(default)s)"
+    )
+    p.add_argument(
+        "--timing-s",
+        type=float,
+        default=1.0,
+        help="most seconds of timed steps per candidate, fewer once its median is known to 2%% (default: %(default)s)",
+    )
     p.add_argument("--max-step-ms", type=float, default=1000.0, help="fail candidates slower than this per step")
     p.add_argument("--baseline", action="append", default=[], metavar="MODEL",
                    help="your own model, measured like a trial and compared with the front; repeatable "
@@ -41,11 +50,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--trials-per-process", type=int, default=20, metavar="N",
                    help="run trials in worker processes of N trials each, so TensorFlow's per-model memory is "
                         "returned to the system; 0 runs every trial in this process (default: %(default)s)")
-    p.add_argument("--engine", choices=("optuna", "keras-tuner"), default="optuna", help="who proposes candidates (default: %(default)s)")
+    p.add_argument(
+        "--engine",
+        choices=("optuna", "keras-tuner"),
+        default="optuna",
+        help="who proposes candidates (default: %(default)s)",
+    )
     p.add_argument("--tuner", choices=TUNERS, default="bayesian",
                    help="KerasTuner's tuner, with --engine keras-tuner (default: %(default)s)")
-    p.add_argument("--kt-lambda", type=float, default=None,
-                   help="KerasTuner maximizes accuracy - kt_lambda * step_time_ms (default: 0.001, 1 point of accuracy per 10 ms)")
+    p.add_argument(
+        "--kt-lambda",
+        type=float,
+        default=None,
+        help="KerasTuner maximizes accuracy - kt_lambda * step_time_ms (default: 0.001, 1 point of accuracy per 10 ms)",
+    )
     p.set_defaults(run=run)
 
 
@@ -58,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         from optimizer.search import kt_engine
 
         if plan.config.budget.min_steps not in (None, plan.config.budget.train_steps):
-            raise ArchoptError("`--min-steps` is for the optuna engine; KerasTuner's hyperband tuner has its own rungs.")
+            raise ArchoptError(
+                "`--min-steps` is for the optuna engine; KerasTuner's hyperband tuner has its own rungs."
+            )
 
         kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
         return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,10 +189,29 @@ def to_tf_dataset(
     import tensorflow as tf  # importing TensorFlow takes seconds; only training needs it
 
     _check_size("batch_size", batch_size, low=1, high=None)
-    data = tf.data.Dataset.from_tensor_slices((x, y))
+    data = tf.data.Dataset.from_tensor_slices((_as_tensor(x), _as_tensor(y)))
     if shuffle:
         data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+_TENSORS: dict[int, tuple[weakref.ref, "tf.Tensor"]] = {}
+
+
+def _as_tensor(array: np.ndarray) -> "tf.Tensor":
+    """``array`` as a TensorFlow tensor, converted once for as long as the array lives.
+
+    Every trial trains on the same in-memory split; converting it copies it (20,000 images: 63 MB, 0.2-0.6 s on the
+    2-core CPU) before each ``fit``. The arrays are never written once split, so one tensor per array serves all.
+    """
+    import tensorflow as tf
+
+    cached = _TENSORS.get(id(array))
+    if cached is not None and cached[0]() is array:
+        return cached[1]
+    tensor = tf.convert_to_tensor(array)
+    _TENSORS[id(array)] = (weakref.ref(array, lambda _, key=id(array): _TENSORS.pop(key, None)), tensor)
+    return tensor
 
 
 def _places(spec: DatasetSpec, system_dirs: Sequence[Path]) -> list[Path]:

@@ -29,8 +29,10 @@ def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_E
     keras.utils.set_random_seed(config.seed)
     model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
     compile_for_outputs(model, dataset.x_train)
-    # The full training split (training + validation images): selection is over, so nothing is held back but the test set.
-    model.fit(dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs, shuffle=True, verbose=2)
+    # The full training split (training + validation images): selection is over; only the test set is held back.
+    model.fit(
+        dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs, shuffle=True, verbose=2
+    )
     recompute_batch_norm(model, dataset.x_train, batch_size=config.budget.batch_size)  # training images only
     record = _record(config, frozen, epochs=epochs, test_accuracy=accuracy(model, dataset.x_test, dataset.y_test))
     record |= step_time_record(study, frozen)

@@ -17,7 +17,8 @@ from optimizer.study.study import DIRECTIONS
 LEADING = ["trial", "state", "accuracy", "step_time_ms", "params", "macs", "is_pareto"]
 METRICS = [
     "step_time_first_ms", "step_time_iqr_ms", "step_time_mad_ms", "step_time_cv", "step_time_steps",
-    "sample_s", "build_s", "timing_s", "train_s", "eval_s", "duration_s", "device", "host", "fail_reason",
+    "sample_s", "build_s", "timing_s", "train_s", "eval_s", "duration_s", "fixed_s", "bookkeeping_s", "fit_step_ms",
+    "device", "host", "fail_reason",
 ]
 
 

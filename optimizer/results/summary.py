@@ -11,6 +11,8 @@ from optimizer.results.baselines import FILE, dominance_lines
 from optimizer.results.front import pareto_frame
 
 COLUMNS = ["trial", "accuracy", "step_time_ms", "params", "macs"]
+DRIFT_NOTE = ("Step times drift between runs while their ratios hold: compare within this run, and against a baseline "
+              "as a ratio from the same re-timing.")
 
 
 def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
@@ -26,6 +28,7 @@ def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
     print(f"Pareto front ({len(front)} trials, fastest first):")
     print(front.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     _print_baselines(pareto_frame(frame), run_dir=run_dir)
+    print(DRIFT_NOTE)
     print(f"Results: {run_dir / 'trials.csv'}, {run_dir / 'pareto.csv'}, {run_dir / 'pareto.png'}")
 
 

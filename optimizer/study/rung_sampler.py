@@ -10,20 +10,18 @@ trial with values (its accuracy at the last rung it reached, its step time). A r
 candidate would have reached at the top rung, so the sampler judges stopped candidates pessimistically, in the
 order successive halving judged them; the fast ones it stopped still teach it where fast candidates lie.
 
-Samplers read trials through ``Study._get_trials`` (private): the view overrides it, and ``tests/optimizer/
-test_rung_sampler.py`` pins that TPE's proposals move with what the view shows.
+Samplers read trials through ``Study._get_trials`` (private): optuna_private.TrialsView answers it, and
+tests/optimizer/study/test_rung_sampler.py pins that TPE's proposals move with what the view shows.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Container, Sequence
-from typing import Any
 
 import optuna
-from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from optimizer.study.shown import ShownTrialsSampler
 from optimizer.trial.halving import accuracy_key
 
 
@@ -41,56 +39,13 @@ def shown_as_scored(trial: FrozenTrial) -> FrozenTrial:
     return shown
 
 
-class _RungView:
-    """The study as the wrapped sampler sees it: everything passes through but the trials."""
-
-    def __init__(self, study: optuna.Study) -> None:
-        self._real = study
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def _get_trials(
-        self, deepcopy: bool = True, states: Container[TrialState] | None = None, use_cache: bool = False
-    ) -> list[FrozenTrial]:
-        trials = self._real._get_trials(deepcopy=deepcopy, states=None, use_cache=use_cache)
-        shown = [shown_as_scored(t) for t in trials]
-        return [t for t in shown if states is None or t.state in states]
-
-    def get_trials(self, deepcopy: bool = True, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
-        return self._get_trials(deepcopy=deepcopy, states=states)
-
-    @property
-    def trials(self) -> list[FrozenTrial]:
-        return self.get_trials()
+def scored_at_rungs(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    return [shown_as_scored(t) for t in trials]
 
 
-class RungAwareSampler(optuna.samplers.BaseSampler):
+class RungAwareSampler(ShownTrialsSampler):
     """``base``, but every candidate successive halving stopped counts as scored at its last rung."""
 
     def __init__(self, base: optuna.samplers.BaseSampler) -> None:
+        super().__init__(base, shown=scored_at_rungs)
         self.base = base
-
-    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return self.base.infer_relative_search_space(_RungView(study), trial)
-
-    def sample_relative(
-        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return self.base.sample_relative(_RungView(study), trial, search_space)
-
-    def sample_independent(
-        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
-    ) -> Any:
-        return self.base.sample_independent(_RungView(study), trial, param_name, param_distribution)
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self.base.before_trial(study, trial)
-
-    def after_trial(
-        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
-    ) -> None:
-        self.base.after_trial(study, trial, state, values)
-
-    def reseed_rng(self) -> None:
-        self.base.reseed_rng()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import optuna
 
 from optimizer.errors import ArchoptError
+from optimizer.study.rung_sampler import RungAwareSampler
+from optimizer.study.shown import RecentTrialsSampler
 
 SAMPLERS = ("tpe", "nsga2", "gp", "random")
 DEFAULT_SAMPLER = "tpe"
@@ -15,8 +19,6 @@ def make_sampler(name: str, *, seed: int | None = None) -> optuna.samplers.BaseS
 
     Every sampler but random learns from candidates successive halving stopped (see optimizer.study.rung_sampler).
     """
-    from optimizer.study.rung_sampler import RungAwareSampler
-
     sampler = _base_sampler(name, seed=seed)
     return sampler if isinstance(sampler, optuna.samplers.RandomSampler) else RungAwareSampler(sampler)
 
@@ -25,7 +27,8 @@ def _base_sampler(name: str, *, seed: int | None) -> optuna.samplers.BaseSampler
     if name == "tpe":
         # multivariate TPE models the knobs jointly (stride and filters interact); constant_liar
         # keeps parallel workers from proposing the same candidate.
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+        tpe = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+        return RecentTrialsSampler(tpe)
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
     if name == "gp":
@@ -36,9 +39,9 @@ def _base_sampler(name: str, *, seed: int | None) -> optuna.samplers.BaseSampler
 
 
 def _gp_sampler(*, seed: int | None) -> optuna.samplers.BaseSampler:
-    try:
-        import scipy  # noqa: F401  GPSampler needs both, and fails late without them.
-        import torch  # noqa: F401
-    except ImportError as error:
-        raise ArchoptError(f"sampler 'gp' needs PyTorch and SciPy ({error.name} is missing): pip install 'archopt[gp]'.") from error
+    missing = [name for name in ("torch", "scipy") if importlib.util.find_spec(name) is None]
+    if missing:  # GPSampler needs both, and would fail late without them
+        raise ArchoptError(
+            f"sampler 'gp' needs PyTorch and SciPy ({missing[0]} is missing): pip install 'archopt[gp]'."
+        )
     return optuna.samplers.GPSampler(seed=seed)

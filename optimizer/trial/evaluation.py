@@ -18,8 +18,7 @@ import keras
 import numpy as np
 
 from optimizer.errors import CandidateFailed, squeezed
-
-EVAL_BATCH_SIZE = 256
+from optimizer.trial.predict import predict_scores
 
 # Images whose batch statistics replace the moving averages: enough for stable means, about a second on a CPU.
 PRECISE_BN_IMAGES = 512
@@ -111,7 +110,7 @@ def validation_accuracy(model: keras.Model, split: Any) -> float:
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
     try:
-        scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
+        scores = predict_scores(model, x)
     except Exception as error:
         raise CandidateFailed(f"evaluation failed: {type(error).__name__}: {squeezed(error)}") from error
     return float(np.mean(np.argmax(scores, axis=-1) == y))

@@ -21,6 +21,7 @@ from optimizer.space.hparams import OptunaHyperParameters
 from optimizer.trial import halving
 from optimizer.trial.attrs import set_user_attrs
 from optimizer.trial.budget import Budget
+from optimizer.trial.clock import TrialClock
 from optimizer.trial.evaluation import compile_for_outputs, score
 
 
@@ -33,6 +34,7 @@ class Objective:
         self.budget = budget
         self.tags = tags or {}
         self.interrupted: int | None = None  # the trial a Ctrl-C or SIGTERM stopped, to retry it
+        self.last_end: float | None = None  # when this process's previous trial ended, for its fixed_s
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, float]:
         try:
@@ -41,7 +43,9 @@ class Objective:
             set_user_attrs(trial, {"fail_reason": str(error)})
             raise
         except KeyboardInterrupt as error:  # Ctrl-C or SIGTERM: the run stops, the trial is retried on resume.
-            set_user_attrs(trial, {"fail_reason": f"interrupted ({error or 'Ctrl-C'}); its parameters are retried on resume."})
+            set_user_attrs(
+                trial, {"fail_reason": f"interrupted ({error or 'Ctrl-C'}); its parameters are retried on resume."}
+            )
             self.interrupted = trial.number
             raise
 
@@ -54,14 +58,16 @@ class Objective:
         """
         phases: dict[str, float] = {}
         attrs = dict(first or {})
+        clock = TrialClock(previous_end=self.last_end)
         try:
             with _phase(phases, "sample"):
                 # Optuna's sampler proposes lazily, at the first suggest: done here, its cost is not the build's.
                 getattr(trial, "relative_params", None)
             with _phase(phases, "build"):
-                # Built without memory for its weights: a candidate too large for this machine fails here, not the process.
-                model = build_candidate(_deferred(self.build), OptunaHyperParameters(trial))
-                attrs.update(_costs(model))
+                # Built without memory for its weights: a candidate too large for this machine fails here, not the
+                # process.
+                model = build_candidate(deferred_build(self.build), OptunaHyperParameters(trial))
+                attrs.update(model_costs(model))
                 attrs["memory_mb"] = round(memory.check_fits(model, batch_size=self.budget.batch_size) / 2**20, 1)
                 self.screen(attrs["macs"])
             _flush(trial, attrs)
@@ -71,8 +77,12 @@ class Objective:
             with _phase(phases, "timing"):
                 step = self.time_steps(model)
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
+            clock.timed_s = step.timed_s
+            clock.count_steps(model)
             if step.median_ms > self.budget.max_step_ms:
-                raise CandidateFailed(f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}.")
+                raise CandidateFailed(
+                    f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}."
+                )
             attrs["step_time_ms"] = step.median_ms
             trained, rungs = 0, self.budget.rungs
             for rung, steps in enumerate(rungs):  # one rung: single fidelity; more: successive halving (halving.py)
@@ -85,12 +95,16 @@ class Objective:
                     attrs.update({halving.accuracy_key(steps): accuracy, "steps_trained": steps, "rung": rung})
                 if rung < len(rungs) - 1:
                     _flush(trial, attrs)  # the decision reads every trial's rung results, this one's included
-                    go_on, attrs[halving.peers_key(steps)] = halving.continues_past(trial, steps=steps, eta=self.budget.eta)
+                    go_on, attrs[halving.peers_key(steps)] = halving.continues_past(
+                        trial, steps=steps, eta=self.budget.eta
+                    )
                     if not go_on:
                         raise halving.pruned(steps=steps, rung=rung, accuracy=accuracy)
             attrs.update(accuracy=accuracy)
             return accuracy, step.median_ms
         finally:
+            attrs |= clock.attrs()
+            self.last_end = time.perf_counter()
             _flush(trial, attrs | {f"{k}_s": v for k, v in phases.items()})
 
     def screen(self, macs: int) -> None:
@@ -110,7 +124,9 @@ class Objective:
         n = self.budget.batch_size * 4
         x, y = self.split.x_train[:n], self.split.y_train[:n]
         try:
-            return measure_step_time(model, x=x, y=y, batch_size=self.budget.batch_size, min_time_s=self.budget.timing_s)
+            return measure_step_time(
+                model, x=x, y=y, batch_size=self.budget.batch_size, min_time_s=self.budget.timing_s
+            )
         except Exception as error:
             raise CandidateFailed(f"timing failed: {type(error).__name__}: {squeezed(error)}") from error
 
@@ -133,10 +149,12 @@ def train(model: keras.Model, split: Any, *, budget: Budget, steps: int | None =
         raise CandidateFailed(f"training failed: {type(error).__name__}: {squeezed(error)}") from error
     loss = history.history.get("loss", [math.nan])[-1]
     if not math.isfinite(loss):
-        raise CandidateFailed(f"training loss became {loss} (diverged); lower the learning rate or change the candidate.")
+        raise CandidateFailed(
+            f"training loss became {loss} (diverged); lower the learning rate or change the candidate."
+        )
 
 
-def _deferred(build: BuildFn) -> BuildFn:
+def deferred_build(build: BuildFn) -> BuildFn:
     def build_deferred(hp: Any) -> Any:
         try:
             with memory.deferred_variables():
@@ -151,7 +169,7 @@ def _deferred(build: BuildFn) -> BuildFn:
     return build_deferred
 
 
-def _costs(model: keras.Model) -> dict[str, int]:
+def model_costs(model: keras.Model) -> dict[str, int]:
     return {"params": int(model.count_params()), "macs": int(total_macs(model))}
 
 

@@ -10,7 +10,7 @@ from optimizer.errors import ArchoptError
 from optimizer.measure.costs import LayerCost, costs_to_json, format_table, layer_costs, total_macs
 
 
-def _costs(input_shape, *stack) -> dict[str, LayerCost]:
+def model_costs(input_shape, *stack) -> dict[str, LayerCost]:
     model = keras.Sequential([keras.Input(input_shape), *stack])
     return {cost.name: cost for cost in layer_costs(model)}
 
@@ -47,7 +47,7 @@ def test_classic_mnist_cnn_second_conv_costs_exactly_its_pixels_times_its_kernel
     [("same", 5), ("valid", 4)],  # same: ceil(9 / 2); valid: floor((9 - 3) / 2) + 1
 )
 def test_conv2d_stride_2(padding: str, side: int) -> None:
-    cost = _costs((9, 9, 3), layers.Conv2D(8, 3, strides=2, padding=padding, name="conv"))["conv"]
+    cost = model_costs((9, 9, 3), layers.Conv2D(8, 3, strides=2, padding=padding, name="conv"))["conv"]
 
     assert cost.output_shape == (side, side, 8)
     assert cost.params == 3 * 3 * 3 * 8 + 8
@@ -55,7 +55,7 @@ def test_conv2d_stride_2(padding: str, side: int) -> None:
 
 
 def test_non_square_kernels_3x1_then_1x3() -> None:
-    costs = _costs(
+    costs = model_costs(
         (10, 10, 4),
         layers.Conv2D(6, (3, 1), name="tall"),
         layers.Conv2D(5, (1, 3), name="wide"),
@@ -67,7 +67,7 @@ def test_non_square_kernels_3x1_then_1x3() -> None:
 
 def test_dilation_shrinks_the_output_but_not_the_kernel() -> None:
     # A 3x3 kernel at dilation 2 spans 5x5: 12 - 5 + 1 = 8, yet each output still takes 3 * 3 * 2 MACs.
-    cost = _costs((12, 12, 2), layers.Conv2D(4, 3, dilation_rate=2, name="conv"))["conv"]
+    cost = model_costs((12, 12, 2), layers.Conv2D(4, 3, dilation_rate=2, name="conv"))["conv"]
 
     assert cost.output_shape == (8, 8, 4)
     assert cost.params == 3 * 3 * 2 * 4 + 4
@@ -75,20 +75,20 @@ def test_dilation_shrinks_the_output_but_not_the_kernel() -> None:
 
 
 def test_grouped_conv_sees_only_its_group_of_channels() -> None:
-    cost = _costs((6, 6, 4), layers.Conv2D(8, 3, groups=2, name="conv"))["conv"]
+    cost = model_costs((6, 6, 4), layers.Conv2D(8, 3, groups=2, name="conv"))["conv"]
 
     assert cost.params == 3 * 3 * 2 * 8 + 8
     assert cost.macs == 4 * 4 * 8 * (3 * 3 * 2)
 
 
 def test_conv1d() -> None:
-    cost = _costs((10, 3), layers.Conv1D(4, 3, name="conv"))["conv"]
+    cost = model_costs((10, 3), layers.Conv1D(4, 3, name="conv"))["conv"]
 
     assert (cost.output_shape, cost.macs) == ((8, 4), 8 * 4 * (3 * 3))
 
 
 def test_depthwise_conv_with_depth_multiplier_2() -> None:
-    cost = _costs((8, 8, 3), layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", name="dw"))["dw"]
+    cost = model_costs((8, 8, 3), layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", name="dw"))["dw"]
 
     assert cost.output_shape == (8, 8, 6)
     assert cost.params == 3 * 3 * 3 * 2 + 6
@@ -100,7 +100,7 @@ def test_depthwise_conv_with_depth_multiplier_2() -> None:
     [(1, "valid", 6), (2, "same", 4)],
 )
 def test_separable_conv_is_depthwise_plus_pointwise(strides: int, padding: str, side: int) -> None:
-    cost = _costs((8, 8, 4), layers.SeparableConv2D(5, 3, strides=strides, padding=padding, name="sep"))["sep"]
+    cost = model_costs((8, 8, 4), layers.SeparableConv2D(5, 3, strides=strides, padding=padding, name="sep"))["sep"]
 
     assert cost.output_shape == (side, side, 5)
     assert cost.params == 3 * 3 * 4 + 4 * 5 + 5
@@ -108,7 +108,7 @@ def test_separable_conv_is_depthwise_plus_pointwise(strides: int, padding: str, 
 
 
 def test_conv2d_transpose_scatters_each_input_pixel() -> None:
-    cost = _costs((5, 5, 2), layers.Conv2DTranspose(4, 3, strides=2, padding="same", name="up"))["up"]
+    cost = model_costs((5, 5, 2), layers.Conv2DTranspose(4, 3, strides=2, padding="same", name="up"))["up"]
 
     assert cost.output_shape == (10, 10, 4)
     assert cost.params == 3 * 3 * 4 * 2 + 4
@@ -116,8 +116,8 @@ def test_conv2d_transpose_scatters_each_input_pixel() -> None:
 
 
 def test_dense_on_flattened_input_and_over_leading_dims() -> None:
-    flat = _costs((4, 4, 2), layers.Flatten(name="flat"), layers.Dense(10, name="fc"))
-    sequence = _costs((5, 7), layers.Dense(3, name="fc"))
+    flat = model_costs((4, 4, 2), layers.Flatten(name="flat"), layers.Dense(10, name="fc"))
+    sequence = model_costs((5, 7), layers.Dense(3, name="fc"))
 
     assert flat["flat"].output_shape == (32,)
     assert (flat["fc"].params, flat["fc"].macs) == (32 * 10 + 10, 32 * 10)
@@ -125,7 +125,7 @@ def test_dense_on_flattened_input_and_over_leading_dims() -> None:
 
 
 def test_dense_head_after_global_average_pooling() -> None:
-    costs = _costs(
+    costs = model_costs(
         (6, 6, 8),
         layers.BatchNormalization(name="bn"),
         layers.GlobalAveragePooling2D(name="gap"),

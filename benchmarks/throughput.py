@@ -1,0 +1,178 @@
+"""Throughput benchmark: complete trials per hour of `archopt search`, this checkout against an older commit.
+
+Both run the default space on Fashion-MNIST at ``--train-steps 100`` (the short first rungs of successive halving),
+each in its own run folder, taking turns in slices of ``--slice-min`` minutes (new, old, old, new, ...) so that the
+machine's drift hits both. Each side's search resumes its own study slice after slice, as a long search would grow.
+The older commit is checked out with ``git worktree add`` into a temporary folder. It prints, for each side:
+
+- complete trials per hour (complete trials over the wall time of its slices, process start-ups included);
+- the median ``fixed_s``: a trial's wall time outside its timed and training steps, the bookkeeping since the
+  previous trial included. Older commits have no such column, so it is computed for both sides from the phase
+  columns (``duration_s - step_time_timed_s - train_s`` plus the gap since the previous trial, from the study's
+  timestamps). That counts fit's own setup as steps, so it understates the fixed cost a little; the new side's own
+  ``fixed_s`` column is printed beside it;
+- the median seconds of each phase, and ``fit_over_timed``: the median ratio of fit's own time per step
+  (``fit_step_ms``, new side only) to the measured step time, which says whether step times keep their meaning;
+
+and then the per-part profile of a small, a medium and a large candidate with this checkout
+(``optimizer.trial.profile``). Figures taken on a machine that runs other jobs are not results. Usage::
+
+    python -m benchmarks.throughput                           # 2 x 10 minutes per side against ad3d2eb
+    python -m benchmarks.throughput --old 1234abc --slices 3 --slice-min 20
+    python -m benchmarks.throughput --slices 1 --slice-min 1  # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OLD = "ad3d2eb"  # the last commit before issue 10's fast trials
+DATA_DIR = "/usr/share/datasets/fashion-mnist"
+PHASES = ["sample_s", "build_s", "timing_s", "train_s", "eval_s", "duration_s"]
+_BASE = dict(first_kernel=3, kernel_size=3, factorization="none", batch_norm=False, head="gap", dense_units=0,
+             dropout=0.0)
+CANDIDATES = {
+    "small": _BASE | dict(first_stride=2, num_blocks=1, filters_1=8, convs_per_block=1, downsample="max"),
+    "medium": _BASE | dict(first_stride=1, num_blocks=2, filters_1=16, filters_2=32, convs_per_block=1,
+                           downsample="max", dense_units=64),
+    "large": _BASE | dict(first_stride=1, num_blocks=3, filters_1=32, filters_2=64, filters_3=64, convs_per_block=2,
+                          downsample="max", batch_norm=True, head="flatten", dense_units=128, dropout=0.25),
+}
+
+
+def search_slice(checkout: Path, run_dir: Path, *, seconds: float, train_steps: int, data_dir: str) -> float:
+    """Run (or resume) `archopt search` of ``checkout`` for ``seconds``; returns the wall seconds it took."""
+    argv = ["search", "--dataset", "fashion_mnist", "--data-dir", data_dir, "--out", str(run_dir),
+            "--trials", "1000000",
+            "--train-steps", str(train_steps), "--timeout", f"{seconds:.0f}s", "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=str(checkout), TF_CPP_MIN_LOG_LEVEL="3")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "optimizer.cli", *argv], cwd=checkout, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def fixed_from_phases(run_dir: Path) -> pd.Series:
+    """Each complete trial's fixed seconds from its phase columns and the study's timestamps (any commit).
+
+    The gap since the previous trial counts only within one process's run of trials (gaps over ``60 s`` span two
+    slices, and are left out).
+    """
+    import optuna
+
+    url = f"sqlite:///{run_dir / 'study.db'}"
+    study = optuna.load_study(study_name=optuna.get_all_study_names(storage=url)[0], storage=url)
+    frame = pd.read_csv(run_dir / "trials.csv").set_index("trial")
+    trials = sorted((t for t in study.get_trials(deepcopy=False) if t.datetime_complete), key=lambda t: t.number)
+    gaps = {b.number: (b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(trials, trials[1:])}
+    done = frame[frame["state"] == "COMPLETE"]
+    gap = pd.Series(gaps).reindex(done.index)
+    gap = gap.where((gap >= 0) & (gap < 60), 0.0)
+    return done["duration_s"] - done["step_time_timed_s"] - done["train_s"] + gap
+
+
+def summarize(run_dir: Path, *, wall_s: float) -> dict:
+    frame = pd.read_csv(run_dir / "trials.csv")
+    done = frame[frame["state"] == "COMPLETE"]
+    row = {"complete": len(done), "wall_s": round(wall_s, 1), "trials_per_hour": round(3600 * len(done) / wall_s, 1),
+           "fixed_s_from_phases": round(float(fixed_from_phases(run_dir).median()), 3) if len(done) else np.nan,
+           "fixed_s_column": round(float(done["fixed_s"].median()), 3) if "fixed_s" in done and len(done) else np.nan,
+           "step_time_timed_s": round(float(done["step_time_timed_s"].median()), 3) if len(done) else np.nan,
+           "fit_over_timed": _fit_ratio(done)}
+    return row | {p: round(float(done[p].median()), 3) if len(done) else np.nan for p in PHASES}
+
+
+def _fit_ratio(done: pd.DataFrame) -> float:
+    """Median of fit's own time per step over the measured step time (first timing), where trials record it."""
+    if "fit_step_ms" not in done or not done["fit_step_ms"].notna().any():
+        return np.nan
+    return round(float((done["fit_step_ms"] / done["step_time_first_ms"]).median()), 3)
+
+
+def profile_table(checkout: Path, *, train_steps: int, data_dir: str) -> str:
+    """The per-part profile of CANDIDATES, in a fresh process of ``checkout`` (after one warm-up candidate)."""
+    code = f"""
+import json
+from optimizer.measure.device import configure_threads
+configure_threads()
+from optimizer.study import assemble
+from optimizer.study.run_config import RunConfig
+from optimizer.trial.budget import Budget
+from optimizer.trial.profile import format_profile, profile_candidate
+config = RunConfig(dataset="fashion_mnist", space="default", storage="sqlite:///:memory:", study="profile",
+                   data_dir={data_dir!r}, budget=Budget(train_steps={train_steps}))
+objective = assemble.objective_for(config)
+candidates = json.loads({json.dumps(json.dumps(CANDIDATES))})
+profile_candidate(objective, candidates["small"])  # the process's first trial pays one-off costs
+print(format_profile({{name: profile_candidate(objective, params) for name, params in candidates.items()}}))
+"""
+    env = dict(os.environ, PYTHONPATH=str(checkout), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True, capture_output=True,
+                          text=True)
+    return done.stdout.strip()
+
+
+def report(rows: dict[str, dict], *, old: str, slices: int, slice_min: float, train_steps: int) -> str:
+    frame = pd.DataFrame(rows).T
+    old_rate = rows["old"]["trials_per_hour"]
+    ratio = rows["new"]["trials_per_hour"] / old_rate if old_rate else np.nan
+    lines = [f"archopt search, default space, Fashion-MNIST, --train-steps {train_steps}: this checkout (new) against",
+             f"{old} (old), {slices} slice(s) of {slice_min:g} min each per side, taking turns. Medians per complete",
+             "trial, seconds (fixed_s_from_phases: the same formula for both; fixed_s_column: the new trials' own).",
+             frame.to_string(), f"complete trials per hour, new / old: {ratio:.2f}x"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", default=DEFAULT_OLD, help="the commit to compare with (default: %(default)s)")
+    parser.add_argument("--slices", type=int, default=2, help="slices per side (default: %(default)s)")
+    parser.add_argument("--slice-min", type=float, default=10.0, help="minutes per slice (default: %(default)s)")
+    parser.add_argument("--train-steps", type=int, default=100)
+    parser.add_argument("--data-dir", default=DATA_DIR)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also write the report here (e.g. results/benchmarks/throughput.txt)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the per-part profile")
+    args = parser.parse_args(argv)
+    if args.slices <= 0 or args.slice_min <= 0:
+        parser.error(f"--slices and --slice-min must be positive, but got {args.slices} and {args.slice_min}.")
+    with tempfile.TemporaryDirectory(prefix="archopt-throughput-") as tmp:
+        old = Path(tmp) / "old"
+        subprocess.run(["git", "worktree", "add", "--detach", str(old), args.old], cwd=REPO, check=True,
+                       capture_output=True)
+        try:
+            checkouts = {"new": REPO, "old": old}
+            walls = {"new": 0.0, "old": 0.0}
+            order = [side for i in range(args.slices) for side in (("new", "old") if i % 2 == 0 else ("old", "new"))]
+            for side in order:
+                walls[side] += search_slice(checkouts[side], Path(tmp) / f"run-{side}", seconds=60 * args.slice_min,
+                                            train_steps=args.train_steps, data_dir=args.data_dir)
+                print(f"{side} slice done, {walls[side]:.0f} s so far", file=sys.stderr, flush=True)
+            rows = {side: summarize(Path(tmp) / f"run-{side}", wall_s=walls[side]) for side in ("new", "old")}
+            text = report(rows, old=args.old, slices=args.slices, slice_min=args.slice_min,
+                          train_steps=args.train_steps)
+            if not args.no_profile:
+                text += "\n\nWhere a trial's seconds go (this checkout, one process, after a warm-up candidate):\n"
+                text += profile_table(REPO, train_steps=args.train_steps, data_dir=args.data_dir)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=REPO, check=False,
+                           capture_output=True)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
