@@ -2,31 +2,32 @@
 
 import optuna
 
-from optimizer.results.export import shown_step_time
+from optimizer.results.export import step_time_record
+from optimizer.results.retime import ATTR, FIRST_ATTR
+from optimizer.study.study import DIRECTIONS
 
 
-def _trial(number: int) -> optuna.trial.FrozenTrial:
-    trial = optuna.trial.create_trial(values=[0.9, 48.75])
-    trial.number = number
-    return trial
+def _study_with(trial_attrs: dict, *, retimed: bool) -> tuple[optuna.Study, optuna.trial.FrozenTrial]:
+    study = optuna.create_study(directions=list(DIRECTIONS))
+    study.add_trial(optuna.trial.create_trial(values=[0.9, 44.2], user_attrs=trial_attrs))
+    if retimed:
+        study.set_user_attr(ATTR, {"0": {"step_time_ms": 44.2}})
+    return study, study.trials[0]
 
 
 def test_a_retimed_trial_exports_its_retimed_step_time():
-    record = shown_step_time(_trial(3), {3: 44.2, 5: 10.0})
-    assert record["step_time_ms"] == 44.2 and record["step_time_first_ms"] == 48.75
-    assert record["step_time_source"].startswith("re-timed")
+    record = step_time_record(*_study_with({FIRST_ATTR: 48.75}, retimed=True))
+    assert record == {"step_time_ms": 44.2, "step_time_source": "re-timed", "step_time_first_ms": 48.75}
 
 
 def test_a_trial_never_retimed_exports_its_first_timing():
-    record = shown_step_time(_trial(4), {3: 44.2})
-    assert record["step_time_ms"] == 48.75 and "step_time_first_ms" not in record
-    assert record["step_time_source"].startswith("first timing")
+    record = step_time_record(*_study_with({}, retimed=False))
+    assert record == {"step_time_ms": 44.2, "step_time_source": "first", "step_time_first_ms": 44.2}
 
 
 def test_the_summary_says_step_times_drift_and_ratios_hold(tmp_path, capsys):
     from optimizer.results.report import write_outputs
     from optimizer.results.summary import print_summary
-    from optimizer.study.study import DIRECTIONS
 
     study = optuna.create_study(directions=list(DIRECTIONS))
     study.add_trial(optuna.trial.create_trial(values=[0.9, 4.0], user_attrs={"device": "cpu:x"}))
