@@ -120,7 +120,8 @@ def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
 @functools.cache
 def _observer(url: str) -> optuna.storages.RDBStorage:
     # One storage (one connection pool) for all polls: a new one per poll would exhaust the server's connections.
-    return optuna.storages.RDBStorage(normalize_url(url))
+    # pool_pre_ping: a later test's server may reuse the port, and a pooled connection to the stopped one is dead.
+    return optuna.storages.RDBStorage(normalize_url(url), engine_kwargs={"pool_pre_ping": True})
 
 
 def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 240, procs: tuple = ()) -> None:
