@@ -12,6 +12,7 @@ import tensorflow as tf
 from optimizer.defaults import EXPORT_EPOCHS
 from optimizer.errors import ArchoptError
 from optimizer.results.rebuild import complete_trial, open_run, rebuild_model
+from optimizer.results.retime import ATTR, first_step_time
 from optimizer.study.assemble import load_split
 from optimizer.trial.evaluation import accuracy, compile_for_outputs, recompute_batch_norm
 
@@ -62,8 +63,6 @@ def _record(config, frozen, *, epochs: int, test_accuracy: float) -> dict:
 
 def step_time_record(study, frozen) -> dict:
     """The step time the CSVs show for this trial (its stored value), which timing it is, and the first timing."""
-    from optimizer.results.retime import ATTR, first_step_time
-
     retimed = str(frozen.number) in study.user_attrs.get(ATTR, {})
     return {"step_time_ms": frozen.values[1], "step_time_source": "re-timed" if retimed else "first",
             "step_time_first_ms": first_step_time(frozen)}

@@ -22,7 +22,9 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
+from optimizer.errors import first_line
 from optimizer.results.front import LEADING, METRICS, pareto_frame
+from optimizer.study.storage import redact
 from optimizer.study.study import METRIC_NAMES
 
 FILE = "report.html"
@@ -66,8 +68,6 @@ def write_report(
     try:
         page = render(study, frame=frame, baselines=baselines, run_dir=run_dir)
     except Exception as error:  # a page that cannot be drawn must not end a night's search; the CSVs are written
-        from optimizer.errors import first_line
-
         print(f"archopt: warning: {FILE} not written: {type(error).__name__}: {first_line(error)}", file=sys.stderr)
         return None
     tmp = path.with_name(f".{path.name}.tmp")
@@ -361,8 +361,6 @@ def _importances(study: optuna.Study, done: pd.DataFrame) -> str:
 
 
 def _settings(study: optuna.Study, *, run_dir: Path) -> str:
-    from optimizer.study.storage import redact
-
     rows: list[tuple[str, str]] = []
     path = Path(run_dir) / "run.json"
     if path.is_file():

@@ -24,6 +24,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from optimizer.optuna_private import overwrite_values
 from optimizer.results import baselines, front
 from optimizer.results.front import with_step_times
 
@@ -116,8 +117,6 @@ def retime_study(study: optuna.Study, objective: Any, *, rounds: int = DEFAULT_R
 
 def store_step_times(study: optuna.Study, trials: Sequence[FrozenTrial], *, step_times: dict[int, float]) -> None:
     """Store ``step_times`` as the complete ``trials``' step times; the first timings stay in ``step_time_first_ms``."""
-    from optimizer.optuna_private import overwrite_values
-
     values, attrs = {}, {}
     for trial in trials:
         if trial.state == TrialState.COMPLETE and step_times.get(trial.number, trial.values[1]) != trial.values[1]:
