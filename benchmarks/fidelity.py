@@ -227,8 +227,8 @@ def methods(setting: Setting) -> dict[str, list[str]]:
             "--eta",
             str(setting.eta),
         ],
-        f"single-{setting.short_steps}": ["--train-steps", str(setting.short_steps)],
-        f"single-{setting.top_steps}": ["--train-steps", str(setting.top_steps)],
+        **{f"single-{steps}": ["--train-steps", str(steps), "--min-steps", str(steps)]  # one rung: single fidelity
+           for steps in (setting.short_steps, setting.top_steps)},
     }
 
 

@@ -13,6 +13,7 @@ it runs a trial: trials scored on different splits or budgets are not comparable
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -27,11 +28,12 @@ from optimizer.study.races import retry_concurrent
 from optimizer.study.run_config import MUST_MATCH, RunConfig
 from optimizer.study.storage import fail_stale, is_shared, make_storage
 from optimizer.study.study import JUDGED, open_study
+from optimizer.trial.budget import Budget
 
 # The command-line flag of each recorded setting, for the refusal's message.
 FLAGS = {"dataset": "--dataset", "space": "--space", "val_size": "--val-size", "train_size": "--train-size",
          "seed": "--seed", "batch_size": "--batch-size", "train_steps": "--train-steps", "epochs": "--epochs",
-         "timing_s": "--timing-s", "max_step_ms": "--max-step-ms"}
+         "timing_s": "--timing-s", "max_step_ms": "--max-step-ms", "min_steps": "--min-steps", "eta": "--eta"}
 
 
 def settings_of(config: RunConfig) -> dict:
@@ -71,7 +73,7 @@ def check_settings(study: optuna.Study, config: RunConfig) -> None:
     missing = {key: value for key, value in own.items() if key not in study.user_attrs}
     if missing:
         retry_concurrent(lambda: insert_study_user_attrs(study, missing))
-    recorded = study.user_attrs
+    recorded = {**study.user_attrs, "budget": _resolved(study.user_attrs["budget"])}
     if missing and all(recorded[key] == own[key] for key in missing) and study.get_trials(deepcopy=False):
         print(f"archopt: study {study.study_name!r} had no recorded {', '.join(missing)}; it now keeps this "
               f"worker's, and its earlier trials are assumed to be measured with them.", file=sys.stderr)
@@ -79,9 +81,18 @@ def check_settings(study: optuna.Study, config: RunConfig) -> None:
         _compare(key, recorded[key], value, study=study.study_name)
 
 
+def _resolved(budget: object) -> object:
+    """A recorded budget as a Budget resolves it (an older archopt recorded single fidelity as no first rung, None);
+    left as recorded when it is not one this archopt can read, so the comparison names what differs."""
+    try:
+        return json.loads(json.dumps(dataclasses.asdict(Budget(**budget))))
+    except (TypeError, ArchoptError):
+        return budget
+
+
 def _compare(key: str, recorded: object, own: object, *, study: str) -> None:
     if isinstance(recorded, dict) and isinstance(own, dict):  # the budget: name the field that differs
-        for field in sorted(recorded.keys() | own.keys()):
+        for field in dict.fromkeys([*own, *recorded]):  # Budget's order: --train-steps before --min-steps
             _compare(field, recorded.get(field), own.get(field), study=study)
     elif recorded != own:
         flag = FLAGS.get(key, key)

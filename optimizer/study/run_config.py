@@ -11,7 +11,7 @@ from optimizer.trial.budget import Budget
 
 FILE = "run.json"
 # A resumed run may change how long it runs, never what a trial measures.
-MUST_MATCH = ("dataset", "space", "val_size", "train_size", "seed", "budget", "engine")
+MUST_MATCH = ("dataset", "space", "engine", "val_size", "train_size", "seed", "budget")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,9 +18,10 @@ class Budget:
     epochs: int | None = None
     timing_s: float = 1.0
     max_step_ms: float = 1000.0
-    min_steps: int | None = (
-        None  # the first rung of successive halving; None: single fidelity (see optimizer.trial.rungs)
-    )
+    # The first rung of successive halving (see optimizer.trial.rungs); None: ``train_steps``, single fidelity. Stored
+    # resolved, so run.json and a fleet's study say what was measured, and a later change of the command line's default
+    # cannot reinterpret an old run's None.
+    min_steps: int | None = None
     eta: int = 3  # each rung keeps the top 1/eta of the trials that reached it
 
     @property
@@ -28,8 +29,7 @@ class Budget:
         """Training steps at which a trial is scored; the last is the full budget (None: ``epochs`` whole epochs)."""
         if self.train_steps is None:
             return (None,)
-        first = self.train_steps if self.min_steps is None else self.min_steps
-        return make_rungs(min_steps=first, max_steps=self.train_steps, eta=self.eta)
+        return make_rungs(min_steps=self.min_steps, max_steps=self.train_steps, eta=self.eta)
 
     def __post_init__(self) -> None:
         check_positive(batch_size=self.batch_size, timing_s=self.timing_s, max_step_ms=self.max_step_ms)
@@ -44,5 +44,7 @@ class Budget:
             raise ArchoptError(
                 f"`--min-steps` needs --train-steps, not epochs, but got ({self.min_steps=}, {self.epochs=})."
             )
+        if self.min_steps is None and self.train_steps is not None:
+            object.__setattr__(self, "min_steps", self.train_steps)  # frozen: resolved once, here
         _ = self.rungs  # checks min_steps and eta: one line naming the bad value
 

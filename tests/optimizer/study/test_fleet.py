@@ -17,6 +17,7 @@ import sqlalchemy
 from optuna.trial import TrialState
 
 from optimizer import cli
+from optimizer.defaults import TRAIN_STEPS
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
 from optimizer.study import fleet, races
@@ -127,7 +128,8 @@ def test_study_records_settings_and_refuses_another_seed_or_budget(tmp_path):
                                "start it with the study's settings, or give it another --study.")
     from optimizer.trial.budget import Budget
 
-    with pytest.raises(ArchoptError, match="with --train-steps 300, but this worker was started with --train-steps 40"):
+    refusal = f"with --train-steps {TRAIN_STEPS}, but this worker was started with --train-steps 40"
+    with pytest.raises(ArchoptError, match=refusal):
         fleet.join_study(config(url, seed=1, budget=Budget(train_steps=40)))
     assert snapshot(url) == before
     fleet.join_study(config(url, seed=1, data_dir="/elsewhere"))  # where a machine keeps its data is its own business
@@ -138,7 +140,8 @@ def test_study_of_an_older_archopt_adopts_the_first_workers_settings(tmp_path, c
     old = optuna.create_study(storage=url, study_name="race", directions=["maximize", "minimize"])
     old.add_trial(optuna.trial.create_trial(values=[0.5, 3.0]))
     fleet.join_study(config(url, seed=3))
-    assert "study 'race' had no recorded dataset, space, val_size, train_size, seed, budget" in capsys.readouterr().err
+    adopted = "study 'race' had no recorded dataset, space, engine, val_size, train_size, seed, budget"
+    assert adopted in capsys.readouterr().err
     assert optuna.load_study(study_name="race", storage=url).user_attrs["seed"] == 3
     with pytest.raises(ArchoptError, match="--seed 3, but this worker was started with --seed 0"):
         fleet.join_study(config(url, seed=0))
@@ -210,7 +213,8 @@ def test_archopt_search_with_another_seed_or_budget_is_refused_before_writing(tm
     assert not (tmp_path / "b" / "run.json").exists()  # fixed and restarted, the worker is not refused by its folder
     assert cli.main([*common, "--out", str(tmp_path / "c"), "--seed", "1", "--train-steps", "40"]) == 2
     err = capsys.readouterr().err
-    assert "with --train-steps 300, but this worker was started with --train-steps 40;" in err and "study 'race'" in err
+    refusal = f"with --train-steps {TRAIN_STEPS}, but this worker was started with --train-steps 40;"
+    assert refusal in err and "study 'race'" in err
     assert snapshot(url) == before
 
 
