@@ -14,6 +14,7 @@ import numpy as np
 
 from optimizer import cli
 from optimizer.data import formats
+from optimizer.search import run as search_run
 
 
 def make_arrays(image_shape: tuple[int, ...], *, n_train: int = 10, n_test: int = 4, seed: int = 0):
@@ -102,6 +103,11 @@ def search_argv(out: Path, data_dir: Path, *extra: str) -> list[str]:
         *TINY_BUDGET,
         *extra,
     ]
+
+
+def search_plan(tmp_path: Path, *extra: str):
+    """The checked settings of `archopt search --out <tmp_path>/run EXTRA...` (pure: no files, no TensorFlow)."""
+    return search_run.plan_from_args(cli.build_parser().parse_args(["search", "--out", str(tmp_path / "run"), *extra]))
 
 
 def one_line_error(capsys, argv: list[str]) -> str:

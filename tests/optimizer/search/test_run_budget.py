@@ -7,17 +7,13 @@ import json
 import optuna
 import pytest
 
-from optimizer.cli import build_parser
 from optimizer.defaults import TRAIN_STEPS
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
 from optimizer.search import run as search_run
 from optimizer.study import fleet, run_config
 from optimizer.trial.budget import Budget
-
-
-def plan(tmp_path, *extra: str) -> search_run.Plan:
-    return search_run.plan_from_args(build_parser().parse_args(["search", "--out", str(tmp_path / "run"), *extra]))
+from tests.helpers import search_plan
 
 
 @pytest.mark.parametrize(
@@ -31,7 +27,7 @@ def plan(tmp_path, *extra: str) -> search_run.Plan:
     ],
 )
 def test_the_rungs_the_command_line_gives(tmp_path, flags, rungs) -> None:
-    assert plan(tmp_path, *flags).config.budget.rungs == rungs
+    assert search_plan(tmp_path, *flags).config.budget.rungs == rungs
 
 
 def test_a_budget_stores_its_first_rung_resolved() -> None:
@@ -41,20 +37,20 @@ def test_a_budget_stores_its_first_rung_resolved() -> None:
 
 
 def test_a_run_folder_with_no_first_rung_resumes_as_single_fidelity(tmp_path) -> None:
-    search_run.prepare_run_dir(plan(tmp_path, "--train-steps", "300"))
+    search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300"))
     path = tmp_path / "run" / run_config.FILE
     saved = json.loads(path.read_text())
     assert saved["budget"]["min_steps"] == 300
     saved["budget"]["min_steps"] = None  # what an older archopt wrote for a single-fidelity run
     path.write_text(json.dumps(saved))
-    search_run.prepare_run_dir(plan(tmp_path, "--train-steps", "300"))  # resumes
+    search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300"))  # resumes
     with pytest.raises(ArchoptError, match="started with budget=.*min_steps=300.*min_steps=100"):
-        search_run.prepare_run_dir(plan(tmp_path, "--train-steps", "300", "--min-steps", "100"))
+        search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300", "--min-steps", "100"))
 
 
 def test_a_study_with_no_recorded_first_rung_takes_single_fidelity_workers(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    config = plan(tmp_path, "--storage", url, "--train-steps", "300").config
+    config = search_plan(tmp_path, "--storage", url, "--train-steps", "300").config
     old = fleet.settings_of(config)
     old["budget"]["min_steps"] = None
     study = optuna.create_study(study_name=config.study, storage=url, directions=["maximize", "minimize"])
