@@ -5,8 +5,11 @@ repeat between processes on a noisy machine and cost only a second or two. The
 protocol, in the spirit of airbench's timing (warm up, then one plainly marked timed
 loop):
 
-1. A few fixed batches of real training data are held in memory as a repeating
-   ``tf.data`` pipeline, so no step waits on loading or preprocessing.
+1. The batches come from an in-memory ``tf.data`` pipeline, so no step waits on loading:
+   in a search, the candidate's own shuffled training stream (``time_train_steps`` with
+   ``max_steps``), so that the timed steps are the first steps of its training budget
+   and cost no time of their own; elsewhere (re-timing, ``explain``), a few fixed
+   batches repeated (``measure_step_time``).
 2. Keras' own compiled train function runs the steps: forward, backward, optimizer
    update and metric updates, exactly what ``fit`` runs, with the model's own
    ``jit_compile`` and ``steps_per_execution`` (neither is forced: XLA makes small
@@ -34,8 +37,9 @@ step, as it is in ``fit``; compile with ``steps_per_execution > 1`` to spread it
 several steps, for training and timing alike.
 
 Timing trains the model: it runs before ``fit`` on the same compiled model, so its
-optimizer state is built once for both, and its weights and optimizer iterations
-move on by the timed steps (tens to hundreds) over the few timing batches.
+optimizer state is built once for both. On the training stream its steps are counted
+in the budget and ``fit`` trains the rest; on fixed batches the weights move on by the
+timed steps (tens to hundreds) over those few batches, uncounted.
 """
 
 from __future__ import annotations
@@ -51,11 +55,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from optimizer.data.datasets import without_autotune
 from optimizer.errors import ArchoptError, CandidateFailed, check_positive
 
 REL_ERROR = 0.02  # the timed loop stops once the median is known to 2% (see _settled)
 FLOOR_S = 0.25  # but never before it has timed this long
 MIN_SETTLED_CALLS = 5  # nor on fewer calls: a MAD of 3 calls says little
+MIN_BUDGET_CALLS = 4  # timing within a step budget: the trace, two warm-up calls, one timed call
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +91,9 @@ class StepTime:
     warmup_s: float
     timed_s: float
     trace_s: float = 0.0  # the first call, which traces (part of warmup_s)
+    # Timing within a step budget (``max_steps``): every step it ran, the tracing call's, the warm-up's and the timed
+    # ones, which the budget's training then goes on from. 0 on fixed batches: those steps count in no budget.
+    budget_steps: int = 0
 
     def to_dict(self) -> dict[str, float | int | bool]:
         return dataclasses.asdict(self)
@@ -104,34 +113,79 @@ def measure_step_time(
     rel_error: float | None = REL_ERROR,
     floor_s: float = FLOOR_S,
 ) -> StepTime:
-    """Time the compiled training step of ``model`` on the full batches of ``(x, y)``.
+    """Time the compiled training step of ``model`` on the full batches of ``(x, y)``, repeated.
 
-    ``model`` must be compiled. After the tracing call and at most ``warmup_calls``
-    calibration calls, timed calls of about ``target_call_s`` each go on until they add
-    up to ``min_time_s`` and number ``min_calls``, or until they number ``max_calls``; with ``rel_error``, also
-    until the median is known that well (after ``floor_s`` seconds at least). ``rel_error=None``: the fixed loop.
+    ``model`` must be compiled. See ``time_train_steps`` for the loop; this one trains the model on a few fixed
+    batches, for as many steps as timing needs (re-timing a trained model, ``explain``, epoch budgets).
+    """
+    check_positive(batch_size=batch_size)
+    iterator = iter(_fixed_batches(x, y, batch_size=batch_size))
+    build_training_state(model, y=y[:batch_size])
+    return time_train_steps(
+        model, iterator, batch_size=batch_size, min_time_s=min_time_s, min_calls=min_calls, max_calls=max_calls,
+        warmup_calls=warmup_calls, target_call_s=target_call_s, rel_error=rel_error, floor_s=floor_s,
+    )
+
+
+def time_train_steps(
+    model: keras.Model,
+    iterator: Iterator,
+    *,
+    batch_size: int,
+    max_steps: int | None = None,
+    min_time_s: float = 1.0,
+    min_calls: int = 3,
+    max_calls: int = 200,
+    warmup_calls: int = 2,
+    target_call_s: float = 0.05,
+    rel_error: float | None = REL_ERROR,
+    floor_s: float = FLOOR_S,
+) -> StepTime:
+    """Time ``model``'s compiled train function on the batches of ``iterator``, running at most ``max_steps`` steps.
+
+    After the tracing call and at most ``warmup_calls`` calibration calls, timed calls of about ``target_call_s``
+    each go on until they add up to ``min_time_s`` and number ``min_calls``, or until they number ``max_calls``;
+    with ``rel_error``, also until the median is known that well (after ``floor_s`` seconds at least). With
+    ``max_steps`` (timing on the training stream, whose steps count toward the budget), calls are made shorter so
+    that about ten fit, and the loop stops before it would pass ``max_steps``; ``StepTime.budget_steps`` says how
+    many steps ran in all. ``model`` must be compiled and its training state built (``build_training_state``).
     """
     check_positive(batch_size=batch_size, min_calls=min_calls, max_calls=max_calls)
     check_positive(min_time_s=min_time_s, target_call_s=target_call_s)
-    iterator = iter(_fixed_batches(x, y, batch_size=batch_size))
-    build_training_state(model, y=y[:batch_size])
+    calls_left = _calls_allowed(model, max_steps)
     model.make_train_function()
     train = functools.partial(model.train_function, iterator)
     try:
         start = time.perf_counter()
         train()  # traces and compiles: by far the slowest call
         trace_s = time.perf_counter() - start
-        repeats = _warm_up(train, calls=warmup_calls, target_s=target_call_s)
+        cap = None if calls_left is None else max(1, (calls_left - 1) // (2 * MIN_SETTLED_CALLS))
+        repeats, warm = _warm_up(train, calls=warmup_calls, target_s=target_call_s, cap=cap)
         warmup_s = time.perf_counter() - start
         clocks = _timed_calls(
             train, repeats, min_time_s=min_time_s, min_calls=min_calls, max_calls=max_calls,
             rel_error=rel_error, floor_s=min(floor_s, min_time_s),
+            budget=None if calls_left is None else calls_left - 1 - warm,
         )
     except tf.errors.ResourceExhaustedError as error:
         raise CandidateFailed(f"Out of memory while timing a batch of {batch_size}: {error.message}") from None
     steps_per_call = repeats * model.steps_per_execution
     step = _summarize(clocks, model=model, steps_per_call=steps_per_call, batch_size=batch_size, warmup_s=warmup_s)
-    return dataclasses.replace(step, trace_s=trace_s)
+    ran = 0 if max_steps is None else (1 + warm) * model.steps_per_execution + step.steps
+    return dataclasses.replace(step, trace_s=trace_s, budget_steps=ran)
+
+
+def _calls_allowed(model: keras.Model, max_steps: int | None) -> int | None:
+    """How many train calls ``max_steps`` steps hold: at least the trace, two warm-up calls and one timed call."""
+    if max_steps is None:
+        return None
+    calls = max_steps // model.steps_per_execution
+    if calls < MIN_BUDGET_CALLS:
+        raise ValueError(
+            f"`max_steps` must hold {MIN_BUDGET_CALLS} train calls of {model.steps_per_execution} steps, but got "
+            f"{max_steps=}."
+        )
+    return calls
 
 
 def _summarize(
@@ -163,7 +217,7 @@ def _fixed_batches(x: np.ndarray, y: np.ndarray, *, batch_size: int) -> tf.data.
     if full == 0:
         raise ArchoptError(f"Timing needs at least one batch of {batch_size} rows, but got {len(x)}.")
     batches = tf.data.Dataset.from_tensor_slices((x[:full], y[:full])).batch(batch_size)
-    return batches.cache().repeat()
+    return without_autotune(batches.cache().repeat())
 
 
 def _call(train: Callable[[], dict], repeats: int) -> tuple[float, float]:
@@ -175,28 +229,35 @@ def _call(train: Callable[[], dict], repeats: int) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _warm_up(train: Callable[[], dict], *, calls: int, target_s: float) -> int:
-    """Warm up the traced function and return how many train calls make a timed call last ``target_s``."""
-    repeats = 1
+def _warm_up(train: Callable[[], dict], *, calls: int, target_s: float, cap: int | None = None) -> tuple[int, int]:
+    """Warm up the traced function; return how many train calls make a timed call last ``target_s`` (at most
+    ``cap``), and how many train calls the warm-up ran."""
+    repeats, ran = 1, 0
     for _ in range(max(calls, 1)):
         seconds, _ = _call(train, repeats)
+        ran += repeats
         # Each estimate comes from a longer call, so its overheads weigh less in it.
         estimate = max(1, round(repeats * target_s / seconds))
+        estimate = estimate if cap is None else min(estimate, cap)
         if estimate == repeats:  # settled: a slow model's one step already fills a call
             break
         repeats = estimate
-    return repeats
+    return repeats, ran
 
 
 def _timed_calls(
     train: Callable[[], dict], repeats: int, *, min_time_s: float, min_calls: int, max_calls: int,
-    rel_error: float | None = None, floor_s: float = 0.0,
+    rel_error: float | None = None, floor_s: float = 0.0, budget: int | None = None,
 ) -> np.ndarray:
-    """The timed loop: wall and CPU seconds per call, and nothing else under the clocks."""
+    """The timed loop: wall and CPU seconds per call, and nothing else under the clocks.
+
+    ``budget``: the train calls it may run in all (one timed call at least), None for no limit.
+    """
     clocks: list[tuple[float, float]] = []
     wall = 0.0
+    calls = max_calls if budget is None else min(max_calls, max(1, budget // repeats))
     with _gc_paused():
-        while len(clocks) < max_calls and (len(clocks) < min_calls or wall < min_time_s):
+        while len(clocks) < calls and (len(clocks) < min_calls or wall < min_time_s):
             clocks.append(_call(train, repeats))
             wall += clocks[-1][0]
             enough = wall >= floor_s and len(clocks) >= max(min_calls, MIN_SETTLED_CALLS)

@@ -15,7 +15,7 @@ from optimizer.defaults import FLOPS_PER_MAC_TRAINING
 from optimizer.errors import CandidateFailed, squeezed
 from optimizer.measure import memory
 from optimizer.measure.costs import total_macs
-from optimizer.measure.timing import measure_step_time, peak_gflops
+from optimizer.measure.timing import StepTime, build_training_state, measure_step_time, peak_gflops, time_train_steps
 from optimizer.space.candidate import BuildFn, build_candidate
 from optimizer.space.hparams import OptunaHyperParameters
 from optimizer.trial import halving
@@ -23,6 +23,9 @@ from optimizer.trial.attrs import set_user_attrs
 from optimizer.trial.budget import Budget
 from optimizer.trial.clock import TrialClock
 from optimizer.trial.evaluation import compile_for_outputs, score
+
+# A first rung shorter than this is timed on fixed batches, uncounted: too few steps to time within.
+STREAM_TIMING_MIN_STEPS = 20
 
 
 class Objective:
@@ -75,7 +78,7 @@ class Objective:
                 memory.allocate_variables()
                 attrs["from_logits"] = compile_for_outputs(model, self.split.x_train)
             with _phase(phases, "timing"):
-                step = self.time_steps(model)
+                step = self.time_training(model)
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
             clock.timed_s = step.timed_s
             clock.count_steps(model)
@@ -84,7 +87,7 @@ class Objective:
                     f"step time {step.median_ms:.0f} ms exceeds max_step_ms={self.budget.max_step_ms:g}."
                 )
             attrs["step_time_ms"] = step.median_ms
-            trained, rungs = 0, self.budget.rungs
+            trained, rungs = step.budget_steps, self.budget.rungs  # steps timed on the training stream count
             for rung, steps in enumerate(rungs):  # one rung: single fidelity; more: successive halving (halving.py)
                 with _phase(phases, "train"):
                     train(model, self.split, budget=self.budget, steps=steps and steps - trained, skip=trained)
@@ -120,7 +123,32 @@ class Objective:
                 f"over max_step_ms={self.budget.max_step_ms:g}."
             )
 
-    def time_steps(self, model: keras.Model):
+    def time_training(self, model: keras.Model) -> StepTime:
+        """Time the first steps of the candidate's training (``StepTime.budget_steps`` of them), fit trains the rest.
+
+        Timing on the training stream makes the timed steps part of the budget instead of extra steps on a few
+        fixed batches: the timed loop costs no wall time of its own, and every candidate trains exactly its budget.
+        Budgets whose first rung is too short to time within (below ``STREAM_TIMING_MIN_STEPS``) and epoch budgets
+        time on fixed batches, uncounted, as ``time_steps`` does.
+        """
+        first = self.budget.rungs[0]
+        if first is None or first < STREAM_TIMING_MIN_STEPS:
+            return self.time_steps(model)
+        iterator = iter(training_stream(self.split, budget=self.budget))
+        try:
+            build_training_state(model, y=self.split.y_train[: self.budget.batch_size])
+            # One train call is left to fit, whose TerminateOnNaN and last loss judge divergence.
+            return time_train_steps(
+                model, iterator, batch_size=self.budget.batch_size, min_time_s=self.budget.timing_s,
+                max_steps=first - model.steps_per_execution,
+            )
+        except CandidateFailed:
+            raise
+        except Exception as error:
+            raise CandidateFailed(f"timing failed: {type(error).__name__}: {squeezed(error)}") from error
+
+    def time_steps(self, model: keras.Model) -> StepTime:
+        """Time ``model``'s step on four fixed training batches (re-timing, short and epoch budgets)."""
         n = self.budget.batch_size * 4
         x, y = self.split.x_train[:n], self.split.y_train[:n]
         try:
@@ -138,11 +166,12 @@ def train(model: keras.Model, split: Any, *, budget: Budget, steps: int | None =
     steps already trained, moves on in the same shuffled stream of batches, so training in parts sees the batches one
     run would.
     """
-    data = to_tf_dataset(split.x_train, split.y_train, batch_size=budget.batch_size, shuffle=True)
     steps = steps or budget.train_steps
     kwargs = {"epochs": budget.epochs} if budget.epochs else {"epochs": 1, "steps_per_epoch": steps}
     if budget.train_steps:
-        data = data.repeat().skip(skip)
+        data = training_stream(split, budget=budget).skip(skip)
+    else:
+        data = to_tf_dataset(split.x_train, split.y_train, batch_size=budget.batch_size, shuffle=True)
     try:
         history = model.fit(data, verbose=0, shuffle=False, callbacks=[keras.callbacks.TerminateOnNaN()], **kwargs)
     except Exception as error:
@@ -152,6 +181,11 @@ def train(model: keras.Model, split: Any, *, budget: Budget, steps: int | None =
         raise CandidateFailed(
             f"training loss became {loss} (diverged); lower the learning rate or change the candidate."
         )
+
+
+def training_stream(split: Any, *, budget: Budget) -> Any:
+    """The shuffled training batches, repeated: the same stream (same seed) for timing and every part of training."""
+    return to_tf_dataset(split.x_train, split.y_train, batch_size=budget.batch_size, shuffle=True).repeat()
 
 
 def deferred_build(build: BuildFn) -> BuildFn:

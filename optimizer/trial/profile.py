@@ -16,7 +16,7 @@ import optuna
 from optimizer.measure import memory
 from optimizer.space.candidate import compile_default, reset_keras
 from optimizer.space.hparams import OptunaHyperParameters
-from optimizer.trial.evaluation import validation_accuracy
+from optimizer.trial.evaluation import score
 from optimizer.trial.objective import Objective, deferred_build, model_costs, train
 
 PARTS = ("reset", "build", "costs", "memory", "allocate", "trace", "warmup", "timed", "train", "eval")
@@ -25,8 +25,10 @@ PARTS = ("reset", "build", "costs", "memory", "allocate", "trace", "warmup", "ti
 def profile_candidate(objective: Objective, params: dict[str, Any]) -> dict[str, float]:
     """Seconds of each part (``PARTS``) of one trial of the candidate ``params``, run as the search runs it.
 
-    ``warmup`` excludes the tracing call, ``train`` is all of ``fit`` (setup and steps), ``reset`` is Keras' reset
-    with its garbage collection. Also returns ``macs`` and the measured ``step_ms``.
+    ``warmup`` excludes the tracing call, ``timed`` is the timed loop (on the training stream its steps are part of the
+    budget), ``train`` is all of ``fit`` (setup and the budget's remaining steps), ``eval`` the batch-norm
+    statistics and the validation pass, ``reset`` is Keras' reset with its garbage collection. Also returns ``macs``
+    and the measured ``step_ms``.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -50,14 +52,16 @@ def profile_candidate(objective: Objective, params: dict[str, Any]) -> dict[str,
     lap("memory")
     memory.allocate_variables()
     lap("allocate")
-    step = objective.time_steps(model)
+    step = objective.time_training(model)
     seconds["trace"] = round(step.trace_s, 4)
     seconds["warmup"] = round(step.warmup_s - step.trace_s, 4)
     seconds["timed"] = round(step.timed_s, 4)
     clock = time.perf_counter()
-    train(model, objective.split, budget=objective.budget)
+    steps = objective.budget.train_steps
+    train(model, objective.split, budget=objective.budget, steps=steps and steps - step.budget_steps,
+          skip=step.budget_steps)
     lap("train")
-    validation_accuracy(model, objective.split)
+    score(model, objective.split, batch_size=objective.budget.batch_size)
     lap("eval")
     return {part: seconds[part] for part in PARTS} | {"macs": macs, "step_ms": round(step.median_ms, 3)}
 
