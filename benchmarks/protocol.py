@@ -64,7 +64,7 @@ def new_protocol(objective, params: dict, *, fit_epoch: bool = False) -> tuple[f
     """The search's step time (timing within the budget, on the training stream), and optionally fit's real time
     per step over one epoch of the training subset, timed from outside."""
     model = fresh_model(objective, params)
-    step = objective.time_training(model)
+    _, step = objective.time_training(model)
     if not fit_epoch:
         return step.median_ms, None
     from optimizer.data.datasets import to_tf_dataset

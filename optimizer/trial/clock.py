@@ -25,14 +25,15 @@ class TrialClock:
     previous_end: float | None = None
     start: float = dataclasses.field(default_factory=time.perf_counter)
     timed_s: float = 0.0  # the timed loop's calls
-    steps_s: float = 0.0  # fit's train calls
-    steps: int = 0  # fit's optimizer steps (train calls times steps_per_execution)
+    steps_s: float = 0.0  # training's train calls (train_on's or fit's)
+    steps: int = 0  # training's optimizer steps (train calls times steps_per_execution)
 
     def count_steps(self, model: keras.Model) -> None:
-        """Add the time of every later call of ``model``'s train function (``fit``'s steps) to ``steps_s``.
+        """Add the time of every later call of ``model``'s train function (training's steps) to ``steps_s``.
 
-        ``fit`` reuses the train function that timing traced (``make_train_function`` keeps an existing one), so
-        wrapping it counts exactly the steps: each call's dispatch and step, not fit's setup or its callbacks.
+        ``train_on`` and ``fit`` reuse the train function that timing traced (``make_train_function`` keeps an
+        existing one), so wrapping it counts exactly the steps: each call's dispatch and step, not fit's setup or its
+        callbacks.
         """
         inner = model.train_function
 

@@ -8,6 +8,7 @@ import time
 from typing import Any, Iterator
 
 import keras
+import numpy as np
 import optuna
 
 from optimizer.data.datasets import to_tf_dataset
@@ -78,7 +79,7 @@ class Objective:
                 memory.allocate_variables()
                 attrs["from_logits"] = compile_for_outputs(model, self.split.x_train)
             with _phase(phases, "timing"):
-                step = self.time_training(model)
+                stream, step = self.time_training(model)
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
             clock.timed_s = step.timed_s
             clock.count_steps(model)
@@ -90,7 +91,10 @@ class Objective:
             trained, rungs = step.budget_steps, self.budget.rungs  # steps timed on the training stream count
             for rung, steps in enumerate(rungs):  # one rung: single fidelity; more: successive halving (halving.py)
                 with _phase(phases, "train"):
-                    train(model, self.split, budget=self.budget, steps=steps and steps - trained, skip=trained)
+                    if stream is not None and (steps - trained) % model.steps_per_execution == 0:
+                        train_on(model, stream, steps=steps - trained)  # goes on from timing's last batch
+                    else:
+                        train(model, self.split, budget=self.budget, steps=steps and steps - trained, skip=trained)
                 with _phase(phases, "eval"):
                     accuracy = score(model, self.split, batch_size=self.budget.batch_size)
                 if steps is not None:
@@ -123,22 +127,24 @@ class Objective:
                 f"over max_step_ms={self.budget.max_step_ms:g}."
             )
 
-    def time_training(self, model: keras.Model) -> StepTime:
-        """Time the first steps of the candidate's training (``StepTime.budget_steps`` of them), fit trains the rest.
+    def time_training(self, model: keras.Model) -> tuple[Iterator | None, StepTime]:
+        """Time the first steps of the candidate's training (``StepTime.budget_steps`` of them); return the training
+        stream to go on from (None when timing ran on fixed batches) and the step time.
 
         Timing on the training stream makes the timed steps part of the budget instead of extra steps on a few
-        fixed batches: the timed loop costs no wall time of its own, and every candidate trains exactly its budget.
+        fixed batches: the timed loop costs no wall time of its own, and every candidate trains exactly its budget;
+        ``train_on`` then goes on with the same iterator.
         Budgets whose first rung is too short to time within (below ``STREAM_TIMING_MIN_STEPS``) and epoch budgets
         time on fixed batches, uncounted, as ``time_steps`` does.
         """
         first = self.budget.rungs[0]
         if first is None or first < STREAM_TIMING_MIN_STEPS:
-            return self.time_steps(model)
+            return None, self.time_steps(model)
         iterator = iter(training_stream(self.split, budget=self.budget))
         try:
             build_training_state(model, y=self.split.y_train[: self.budget.batch_size])
-            # One train call is left to fit, whose TerminateOnNaN and last loss judge divergence.
-            return time_train_steps(
+            # One train call is left to training, whose last loss judges divergence.
+            return iterator, time_train_steps(
                 model, iterator, batch_size=self.budget.batch_size, min_time_s=self.budget.timing_s,
                 max_steps=first - model.steps_per_execution,
             )
@@ -177,6 +183,30 @@ def train(model: keras.Model, split: Any, *, budget: Budget, steps: int | None =
     except Exception as error:
         raise CandidateFailed(f"training failed: {type(error).__name__}: {squeezed(error)}") from error
     loss = history.history.get("loss", [math.nan])[-1]
+    if not math.isfinite(loss):
+        raise CandidateFailed(
+            f"training loss became {loss} (diverged); lower the learning rate or change the candidate."
+        )
+
+
+def train_on(model: keras.Model, iterator: Iterator, *, steps: int) -> None:
+    """``steps`` more optimizer steps on ``iterator``, with the train function timing traced; a loss that is not
+    finite fails the candidate.
+
+    ``fit`` would run the same function but make a new stream first (a shuffle buffer of the whole subset to fill,
+    the steps already trained to skip) and its callbacks, for what is often a few dozen steps. ``steps`` must be a
+    multiple of the model's ``steps_per_execution`` (each train call runs that many).
+    """
+    if steps % model.steps_per_execution:
+        raise ValueError(f"`steps` must be a multiple of {model.steps_per_execution=}, but got {steps=}.")
+    model.reset_metrics()  # the loss logged is then the mean over these steps: NaN if any step's was
+    model.make_train_function()  # keeps the one timing traced (and counted) when there is one
+    try:
+        for _ in range(steps // model.steps_per_execution):
+            logs = model.train_function(iterator)
+        loss = float(np.asarray(logs["loss"]))
+    except Exception as error:
+        raise CandidateFailed(f"training failed: {type(error).__name__}: {squeezed(error)}") from error
     if not math.isfinite(loss):
         raise CandidateFailed(
             f"training loss became {loss} (diverged); lower the learning rate or change the candidate."

@@ -2,8 +2,8 @@
 
 The search records five coarse phases per trial (sample, build, timing, train, eval). To cut a trial's fixed cost one
 has to know what inside them costs: Keras' reset, the space's build, the cost counts, the first (tracing) train call,
-the calibration calls, the timed loop, ``fit``, and the evaluation. ``profile_candidate`` runs one candidate through
-the same functions a trial runs, timing each; ``format_profile`` prints a table of several candidates.
+the calibration calls, the timed loop, the rest of the training, and the evaluation. ``profile_candidate`` runs one
+candidate through the same functions a trial runs, timing each; ``format_profile`` prints a table of several.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from optimizer.measure import memory
 from optimizer.space.candidate import compile_default, reset_keras
 from optimizer.space.hparams import OptunaHyperParameters
 from optimizer.trial.evaluation import score
-from optimizer.trial.objective import Objective, deferred_build, model_costs, train
+from optimizer.trial.objective import Objective, deferred_build, model_costs, train, train_on
 
 PARTS = ("reset", "build", "costs", "memory", "allocate", "trace", "warmup", "timed", "train", "eval")
 
@@ -26,9 +26,9 @@ def profile_candidate(objective: Objective, params: dict[str, Any]) -> dict[str,
     """Seconds of each part (``PARTS``) of one trial of the candidate ``params``, run as the search runs it.
 
     ``warmup`` excludes the tracing call, ``timed`` is the timed loop (on the training stream its steps are part of the
-    budget), ``train`` is all of ``fit`` (setup and the budget's remaining steps), ``eval`` the batch-norm
-    statistics and the validation pass, ``reset`` is Keras' reset with its garbage collection. Also returns ``macs``
-    and the measured ``step_ms``.
+    budget), ``train`` the budget's remaining steps (``train_on``; all of ``fit`` after timing on fixed batches),
+    ``eval`` the batch-norm statistics and the validation pass, ``reset`` is Keras' reset with its garbage collection.
+    Also returns ``macs`` and the measured ``step_ms``.
     """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -52,14 +52,15 @@ def profile_candidate(objective: Objective, params: dict[str, Any]) -> dict[str,
     lap("memory")
     memory.allocate_variables()
     lap("allocate")
-    step = objective.time_training(model)
+    stream, step = objective.time_training(model)
     seconds["trace"] = round(step.trace_s, 4)
     seconds["warmup"] = round(step.warmup_s - step.trace_s, 4)
     seconds["timed"] = round(step.timed_s, 4)
     clock = time.perf_counter()
-    steps = objective.budget.train_steps
-    train(model, objective.split, budget=objective.budget, steps=steps and steps - step.budget_steps,
-          skip=step.budget_steps)
+    if stream is None:
+        train(model, objective.split, budget=objective.budget)
+    else:
+        train_on(model, stream, steps=objective.budget.train_steps - step.budget_steps)
     lap("train")
     score(model, objective.split, batch_size=objective.budget.batch_size)
     lap("eval")
@@ -74,6 +75,6 @@ def format_profile(profiles: dict[str, dict[str, float]]) -> str:
         fixed = sum(row[p] for p in PARTS if p not in ("timed", "train"))
         cells = "".join(f"{row[p]:>9.3f}" for p in PARTS)
         lines.append(f"{name:<10}{int(row['macs']):>12,}{row['step_ms']:>9.2f}{cells}{fixed:>9.3f}")
-    lines.append("seconds; fixed = all parts but the timed loop and fit (fit's own setup counts in train)")
+    lines.append("seconds; fixed = all parts but the timed loop and the training steps (train: the steps timing left)")
     return "\n".join(lines)
 

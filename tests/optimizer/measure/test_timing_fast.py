@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from optimizer.measure.timing import _settled, build_training_state, measure_step_time
+from optimizer.measure.timing import _settled, build_training_state, measure_step_time, time_train_steps
 
 BATCH = 32
 SHAPE = (24, 24, 1)
@@ -88,3 +88,40 @@ def test_adaptive_loop_agrees_with_fixed_loop(seed, rounds):
     ratio = np.median([a.median_ms for a in adaptive]) / np.median([f.median_ms for f in fixed])
     assert 0.75 < ratio < 1.33, (ratio, [f.median_ms for f in fixed], [a.median_ms for a in adaptive])
     assert all(a.calls >= 5 and a.timed_s <= f.timed_s + 0.2 for a, f in zip(adaptive, fixed))
+
+
+def _stream(x: np.ndarray, y: np.ndarray):
+    from optimizer.data.datasets import to_tf_dataset
+
+    return iter(to_tf_dataset(x, y, batch_size=BATCH, shuffle=True).repeat())
+
+
+def test_timing_within_a_step_budget_stops_before_it_and_says_how_many_steps_it_ran(seed):
+    x, y = _batches(8)
+    for max_steps, min_time_s in ((24, 30.0), (400, 0.1)):  # stopped by the budget; by the clock
+        model = _cnn()
+        build_training_state(model, y=y[:BATCH])
+        step = time_train_steps(model, _stream(x, y), batch_size=BATCH, max_steps=max_steps, min_time_s=min_time_s)
+        assert 0 < step.budget_steps <= max_steps
+        assert step.budget_steps == int(model.optimizer.iterations)  # every step it ran, trace and warm-up included
+        assert step.calls >= 1 and step.median_ms > 0
+    assert step.budget_steps < 400
+
+
+def test_a_step_budget_too_short_to_time_within_is_refused(seed):
+    x, y = _batches()
+    model = _cnn()
+    with pytest.raises(ValueError, match="max_steps=3"):
+        time_train_steps(model, _stream(x, y), batch_size=BATCH, max_steps=3)
+
+
+def test_fixed_batches_count_in_no_budget(seed):
+    x, y = _batches()
+    assert measure_step_time(_cnn(), x=x, y=y, batch_size=BATCH, min_time_s=0.05).budget_steps == 0
+
+
+def test_training_batches_are_made_without_tf_data_autotuning():
+    from optimizer.data.datasets import to_tf_dataset
+
+    x, y = _batches()
+    assert to_tf_dataset(x, y, batch_size=BATCH, shuffle=True).options().autotune.enabled is False
