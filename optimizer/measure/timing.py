@@ -50,6 +50,7 @@ import functools
 import gc
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import keras
 import numpy as np
@@ -99,32 +100,19 @@ class StepTime:
         return dataclasses.asdict(self)
 
 
-def measure_step_time(
-    model: keras.Model,
-    *,
-    x: np.ndarray,
-    y: np.ndarray,
-    batch_size: int,
-    min_time_s: float = 1.0,
-    min_calls: int = 3,
-    max_calls: int = 200,
-    warmup_calls: int = 2,
-    target_call_s: float = 0.05,
-    rel_error: float | None = REL_ERROR,
-    floor_s: float = FLOOR_S,
-) -> StepTime:
+def measure_step_time(model: keras.Model, *, x: np.ndarray, y: np.ndarray, batch_size: int, **loop: Any) -> StepTime:
     """Time the compiled training step of ``model`` on the full batches of ``(x, y)``, repeated.
 
-    ``model`` must be compiled. See ``time_train_steps`` for the loop; this one trains the model on a few fixed
-    batches, for as many steps as timing needs (re-timing a trained model, ``explain``, epoch budgets).
+    ``model`` must be compiled. ``loop``: ``time_train_steps``' loop settings (``min_time_s``, ``rel_error``, ...),
+    with its defaults; no ``max_steps``: these steps count in no budget. This trains the model on a few fixed batches,
+    for as many steps as timing needs (re-timing a trained model, ``explain``, epoch budgets).
     """
+    if "max_steps" in loop:
+        raise TypeError("measure_step_time times on fixed batches, in no budget: `max_steps` is time_train_steps'.")
     check_positive(batch_size=batch_size)
     iterator = iter(_fixed_batches(x, y, batch_size=batch_size))
     build_training_state(model, y=y[:batch_size])
-    return time_train_steps(
-        model, iterator, batch_size=batch_size, min_time_s=min_time_s, min_calls=min_calls, max_calls=max_calls,
-        warmup_calls=warmup_calls, target_call_s=target_call_s, rel_error=rel_error, floor_s=floor_s,
-    )
+    return time_train_steps(model, iterator, batch_size=batch_size, **loop)
 
 
 def time_train_steps(

@@ -183,10 +183,7 @@ def train(model: keras.Model, split: Any, *, budget: Budget, steps: int | None =
     except Exception as error:
         raise CandidateFailed(f"training failed: {type(error).__name__}: {squeezed(error)}") from error
     loss = history.history.get("loss", [math.nan])[-1]
-    if not math.isfinite(loss):
-        raise CandidateFailed(
-            f"training loss became {loss} (diverged); lower the learning rate or change the candidate."
-        )
+    _check_finite(loss)
 
 
 def train_on(model: keras.Model, iterator: Iterator, *, steps: int) -> None:
@@ -207,10 +204,7 @@ def train_on(model: keras.Model, iterator: Iterator, *, steps: int) -> None:
         loss = float(np.asarray(logs["loss"]))
     except Exception as error:
         raise CandidateFailed(f"training failed: {type(error).__name__}: {squeezed(error)}") from error
-    if not math.isfinite(loss):
-        raise CandidateFailed(
-            f"training loss became {loss} (diverged); lower the learning rate or change the candidate."
-        )
+    _check_finite(loss)
 
 
 def training_stream(split: Any, *, budget: Budget) -> Any:
@@ -235,6 +229,14 @@ def deferred_build(build: BuildFn) -> BuildFn:
 
 def model_costs(model: keras.Model) -> dict[str, int]:
     return {"params": int(model.count_params()), "macs": int(total_macs(model))}
+
+
+def _check_finite(loss: float) -> None:
+    """Fail the candidate whose training loss is not finite: it diverged."""
+    if not math.isfinite(loss):
+        raise CandidateFailed(
+            f"training loss became {loss} (diverged); lower the learning rate or change the candidate."
+        )
 
 
 def _flush(trial: Any, attrs: dict) -> None:
