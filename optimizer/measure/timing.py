@@ -128,6 +128,7 @@ def time_train_steps(
     target_call_s: float = 0.05,
     rel_error: float | None = REL_ERROR,
     floor_s: float = FLOOR_S,
+    stop_above_ms: float | None = None,
 ) -> StepTime:
     """Time ``model``'s compiled train function on the batches of ``iterator``, running at most ``max_steps`` steps.
 
@@ -136,7 +137,9 @@ def time_train_steps(
     with ``rel_error``, also until the median is known that well (after ``floor_s`` seconds at least). With
     ``max_steps`` (timing on the training stream, whose steps count toward the budget), calls are made shorter so
     that about ten fit, and the loop stops before it would pass ``max_steps``; ``StepTime.budget_steps`` says how
-    many steps ran in all. ``model`` must be compiled and its training state built (``build_training_state``).
+    many steps ran in all. ``stop_above_ms``: stop as soon as the median step (after ``floor_s`` and five calls)
+    is slower than this, as the candidate will be turned away. ``model`` must be compiled and its training state built
+    (``build_training_state``).
     """
     check_positive(batch_size=batch_size, min_calls=min_calls, max_calls=max_calls)
     check_positive(min_time_s=min_time_s, target_call_s=target_call_s)
@@ -154,6 +157,7 @@ def time_train_steps(
             train, repeats, min_time_s=min_time_s, min_calls=min_calls, max_calls=max_calls,
             rel_error=rel_error, floor_s=min(floor_s, min_time_s),
             budget=None if calls_left is None else calls_left - 1 - warm,
+            stop_above_s=None if stop_above_ms is None else stop_above_ms * 1e-3 * repeats * model.steps_per_execution,
         )
     except tf.errors.ResourceExhaustedError as error:
         raise CandidateFailed(f"Out of memory while timing a batch of {batch_size}: {error.message}") from None
@@ -236,10 +240,12 @@ def _warm_up(train: Callable[[], dict], *, calls: int, target_s: float, cap: int
 def _timed_calls(
     train: Callable[[], dict], repeats: int, *, min_time_s: float, min_calls: int, max_calls: int,
     rel_error: float | None = None, floor_s: float = 0.0, budget: int | None = None,
+    stop_above_s: float | None = None,
 ) -> np.ndarray:
     """The timed loop: wall and CPU seconds per call, and nothing else under the clocks.
 
-    ``budget``: the train calls it may run in all (one timed call at least), None for no limit.
+    ``budget``: the train calls it may run in all (one timed call at least), None for no limit. ``stop_above_s``:
+    stop once enough calls are timed and their median call is slower than this.
     """
     clocks: list[tuple[float, float]] = []
     wall = 0.0
@@ -250,6 +256,8 @@ def _timed_calls(
             wall += clocks[-1][0]
             enough = wall >= floor_s and len(clocks) >= max(min_calls, MIN_SETTLED_CALLS)
             if rel_error is not None and enough and _settled(clocks, rel_error):
+                break
+            if stop_above_s is not None and enough and np.median([c[0] for c in clocks]) > stop_above_s:
                 break
     return np.asarray(clocks)
 

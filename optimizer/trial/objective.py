@@ -81,7 +81,8 @@ class Objective:
             with _phase(phases, "timing"):
                 stream, step = self.time_training(model)
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
-            clock.timed_s = step.timed_s
+            # On the training stream the warm-up calls after the trace are budget steps too, not fixed cost.
+            clock.timed_s = step.timed_s + (step.warmup_s - step.trace_s if step.budget_steps else 0.0)
             clock.count_steps(model)
             if step.median_ms > self.budget.max_step_ms:
                 raise CandidateFailed(
@@ -143,10 +144,12 @@ class Objective:
         iterator = iter(training_stream(self.split, budget=self.budget))
         try:
             build_training_state(model, y=self.split.y_train[: self.budget.batch_size])
+            # These steps are training steps, so timing all of the first rung costs nothing; a second of a slow
+            # candidate is a dozen steps, whose median a few slow seconds of a shared CPU shift by a third.
             # One train call is left to training, whose last loss judges divergence.
             return iterator, time_train_steps(
-                model, iterator, batch_size=self.budget.batch_size, min_time_s=self.budget.timing_s,
-                max_steps=first - model.steps_per_execution,
+                model, iterator, batch_size=self.budget.batch_size, min_time_s=math.inf, rel_error=None,
+                max_steps=first - model.steps_per_execution, stop_above_ms=self.budget.max_step_ms,
             )
         except CandidateFailed:
             raise

@@ -36,12 +36,25 @@ def _evaluate(seed: int, budget: Budget) -> tuple[dict, keras.Model]:
 
 
 def test_the_timed_steps_are_the_first_steps_of_the_budget(seed):
-    # A long timing_s: only the budget can stop the timed loop, which must leave fit at least one train call.
-    attrs, model = _evaluate(seed, Budget(batch_size=8, train_steps=40, timing_s=30.0))
-    assert 0 < attrs["step_time_budget_steps"] < 40
+    # A short timing_s does not stop the timed loop on the training stream: the first rung is timed all through
+    # (its steps are training steps), but for the last train call and what is left over from the last timed call.
+    attrs, model = _evaluate(seed, Budget(batch_size=8, train_steps=40, timing_s=0.01))
+    spe = model.steps_per_execution
+    assert 40 - spe - attrs["step_time_steps_per_call"] < attrs["step_time_budget_steps"] <= 40 - spe
     assert attrs["step_time_steps"] < attrs["step_time_budget_steps"]  # trace and warm-up steps count too
     assert int(model.optimizer.iterations) == 40  # exactly the budget: timing's steps plus fit's
     assert attrs["steps_trained"] == 40 and attrs["fit_step_ms"] > 0
+
+
+def test_timing_stops_early_on_a_candidate_too_slow_to_keep(seed):
+    # max_step_ms far below any step: the candidate is failed after a handful of timed calls, not the whole rung.
+    models: list = []
+    trial = optuna.trial.FixedTrial({})
+    budget = Budget(batch_size=8, train_steps=400, max_step_ms=0.01)  # above the peak's floor: timing decides
+    with pytest.raises(Exception, match="exceeds max_step_ms"):
+        Objective(build=_capturing(models), split=_split(seed), budget=budget).evaluate(trial)
+    assert 5 <= trial.user_attrs["step_time_calls"] <= 10  # five calls and a quarter second, not the rung
+    assert int(models[-1].optimizer.iterations) < 400 - 2 * trial.user_attrs["step_time_steps_per_call"]
 
 
 def test_a_first_rung_too_short_to_time_within_is_timed_on_fixed_batches_uncounted(seed):
