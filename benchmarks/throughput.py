@@ -20,6 +20,7 @@ and then the per-part profile of a small, a medium and a large candidate with th
     python -m benchmarks.throughput                           # 2 x 10 minutes per side against ad3d2eb
     python -m benchmarks.throughput --old 1234abc --slices 3 --slice-min 20
     python -m benchmarks.throughput --slices 1 --slice-min 1  # a smoke run
+    python -m benchmarks.throughput --sampler random          # both sides on the same mix of candidates
 """
 
 from __future__ import annotations
@@ -51,10 +52,11 @@ CANDIDATES = {
 }
 
 
-def search_slice(checkout: Path, run_dir: Path, *, seconds: float, train_steps: int, data_dir: str) -> float:
+def search_slice(checkout: Path, run_dir: Path, *, seconds: float, train_steps: int, data_dir: str,
+                 sampler: str = "tpe") -> float:
     """Run (or resume) `archopt search` of ``checkout`` for ``seconds``; returns the wall seconds it took."""
     argv = ["search", "--dataset", "fashion_mnist", "--data-dir", data_dir, "--out", str(run_dir),
-            "--trials", "1000000",
+            "--trials", "1000000", "--sampler", sampler,
             "--train-steps", str(train_steps), "--timeout", f"{seconds:.0f}s", "--no-progress"]
     env = dict(os.environ, PYTHONPATH=str(checkout), TF_CPP_MIN_LOG_LEVEL="3")
     start = time.perf_counter()
@@ -89,6 +91,7 @@ def summarize(run_dir: Path, *, wall_s: float) -> dict:
            "fixed_s_from_phases": round(float(fixed_from_phases(run_dir).median()), 3) if len(done) else np.nan,
            "fixed_s_column": round(float(done["fixed_s"].median()), 3) if "fixed_s" in done and len(done) else np.nan,
            "step_time_timed_s": round(float(done["step_time_timed_s"].median()), 3) if len(done) else np.nan,
+           "macs_median": round(float(done["macs"].median())) if len(done) else np.nan,  # the mix of candidates
            "fit_over_timed": _fit_ratio(done)}
     return row | {p: round(float(done[p].median()), 3) if len(done) else np.nan for p in PHASES}
 
@@ -123,12 +126,13 @@ print(format_profile({{name: profile_candidate(objective, params) for name, para
     return done.stdout.strip()
 
 
-def report(rows: dict[str, dict], *, old: str, slices: int, slice_min: float, train_steps: int) -> str:
+def report(rows: dict[str, dict], *, old: str, slices: int, slice_min: float, train_steps: int, sampler: str) -> str:
     frame = pd.DataFrame(rows).T
     old_rate = rows["old"]["trials_per_hour"]
     ratio = rows["new"]["trials_per_hour"] / old_rate if old_rate else np.nan
     lines = [f"archopt search, default space, Fashion-MNIST, --train-steps {train_steps}: this checkout (new) against",
-             f"{old} (old), {slices} slice(s) of {slice_min:g} min each per side, taking turns. Medians per complete",
+             f"{old} (old), {slices} slice(s) of {slice_min:g} min each per side, taking turns, --sampler {sampler}.",
+             "Medians per complete",
              "trial, seconds (fixed_s_from_phases: the same formula for both; fixed_s_column: the new trials' own).",
              frame.to_string(), f"complete trials per hour, new / old: {ratio:.2f}x"]
     return "\n".join(lines)
@@ -141,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slice-min", type=float, default=10.0, help="minutes per slice (default: %(default)s)")
     parser.add_argument("--train-steps", type=int, default=100)
     parser.add_argument("--data-dir", default=DATA_DIR)
+    # tpe: what a user runs, but each side's proposals follow its own measurements, so the two sides train different
+    # mixes of candidates (and trials per hour moves with the mix); random: both sides draw from the same distribution
+    # (the seeds move on with the study's size, as in any resumed search), the same work on average.
+    parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     parser.add_argument("--out", type=Path, default=None,
                         help="also write the report here (e.g. results/benchmarks/throughput.txt)")
     parser.add_argument("--no-profile", action="store_true", help="skip the per-part profile")
@@ -157,11 +165,12 @@ def main(argv: list[str] | None = None) -> int:
             order = [side for i in range(args.slices) for side in (("new", "old") if i % 2 == 0 else ("old", "new"))]
             for side in order:
                 walls[side] += search_slice(checkouts[side], Path(tmp) / f"run-{side}", seconds=60 * args.slice_min,
-                                            train_steps=args.train_steps, data_dir=args.data_dir)
+                                            train_steps=args.train_steps, data_dir=args.data_dir,
+                                            sampler=args.sampler)
                 print(f"{side} slice done, {walls[side]:.0f} s so far", file=sys.stderr, flush=True)
             rows = {side: summarize(Path(tmp) / f"run-{side}", wall_s=walls[side]) for side in ("new", "old")}
             text = report(rows, old=args.old, slices=args.slices, slice_min=args.slice_min,
-                          train_steps=args.train_steps)
+                          train_steps=args.train_steps, sampler=args.sampler)
             if not args.no_profile:
                 text += "\n\nWhere a trial's seconds go (this checkout, one process, after a warm-up candidate):\n"
                 text += profile_table(REPO, train_steps=args.train_steps, data_dir=args.data_dir)

@@ -40,7 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--timing-s",
         type=float,
         default=1.0,
-        help="most seconds of timed steps per candidate, fewer once its median is known to 2%% (default: %(default)s)",
+        help="most seconds of timed steps on fixed batches (epoch budgets, first rungs under 20 steps), fewer once "
+        "the median is known to 2%%; a step budget's first rung is timed all through (default: %(default)s)",
     )
     p.add_argument("--max-step-ms", type=float, default=1000.0, help="fail candidates slower than this per step")
     p.add_argument("--baseline", action="append", default=[], metavar="MODEL",
