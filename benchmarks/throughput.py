@@ -84,6 +84,36 @@ def fixed_from_phases(run_dir: Path) -> pd.Series:
     return done["duration_s"] - done["step_time_timed_s"] - done["train_s"] + gap
 
 
+def trial_walls(run_dir: Path) -> pd.DataFrame:
+    """Each finished trial's params (as a key), state and wall seconds: start to end plus the gap since the previous
+    trial of the same process (the bookkeeping between trials; gaps over 60 s span two slices and are left out)."""
+    import optuna
+
+    url = f"sqlite:///{run_dir / 'study.db'}"
+    study = optuna.load_study(study_name=optuna.get_all_study_names(storage=url)[0], storage=url)
+    trials = sorted((t for t in study.get_trials(deepcopy=False) if t.datetime_complete), key=lambda t: t.number)
+    rows = []
+    for previous, t in zip([None, *trials], trials):
+        gap = 0.0 if previous is None else (t.datetime_start - previous.datetime_complete).total_seconds()
+        wall = (t.datetime_complete - t.datetime_start).total_seconds() + (gap if 0 <= gap < 60 else 0.0)
+        rows.append({"key": json.dumps(t.params, sort_keys=True), "state": t.state.name, "wall_s": wall})
+    return pd.DataFrame(rows).drop_duplicates("key")
+
+
+def same_candidates(new_dir: Path, old_dir: Path) -> str:
+    """Trials per hour on identical work: the candidates both sides ran to completion (with ``--sampler random`` both
+    draw the same sequence from the same seed until a resume reseeds them), their summed wall seconds per side."""
+    pairs = trial_walls(new_dir).merge(trial_walls(old_dir), on="key", suffixes=("_new", "_old"))
+    pairs = pairs[(pairs["state_new"] == "COMPLETE") & (pairs["state_old"] == "COMPLETE")]
+    if pairs.empty:
+        return "same candidates on both sides: none (use --sampler random)"
+    total = pairs["wall_s_old"].sum() / pairs["wall_s_new"].sum()
+    each = (pairs["wall_s_old"] / pairs["wall_s_new"]).median()
+    return (f"same candidates on both sides: {len(pairs)} complete on both; wall seconds per trial (bookkeeping "
+            f"included) summed {pairs['wall_s_new'].sum():.1f} new against {pairs['wall_s_old'].sum():.1f} old: "
+            f"{total:.2f}x the trials per hour on identical work (median per candidate {each:.2f}x)")
+
+
 def summarize(run_dir: Path, *, wall_s: float) -> dict:
     frame = pd.read_csv(run_dir / "trials.csv")
     done = frame[frame["state"] == "COMPLETE"]
@@ -171,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = {side: summarize(Path(tmp) / f"run-{side}", wall_s=walls[side]) for side in ("new", "old")}
             text = report(rows, old=args.old, slices=args.slices, slice_min=args.slice_min,
                           train_steps=args.train_steps, sampler=args.sampler)
+            text += "\n" + same_candidates(Path(tmp) / "run-new", Path(tmp) / "run-old")
             if not args.no_profile:
                 text += "\n\nWhere a trial's seconds go (this checkout, one process, after a warm-up candidate):\n"
                 text += profile_table(REPO, train_steps=args.train_steps, data_dir=args.data_dir)
