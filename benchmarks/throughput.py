@@ -65,38 +65,40 @@ def search_slice(checkout: Path, run_dir: Path, *, seconds: float, train_steps: 
     return time.perf_counter() - start
 
 
-def fixed_from_phases(run_dir: Path) -> pd.Series:
-    """Each complete trial's fixed seconds from its phase columns and the study's timestamps (any commit).
+MAX_GAP_S = 60  # a longer gap between two trials spans two slices (two processes), not bookkeeping
 
-    The gap since the previous trial counts only within one process's run of trials (gaps over ``60 s`` span two
-    slices, and are left out).
-    """
+
+def finished_trials(run_dir: Path) -> list:
+    """The finished trials of ``run_dir``'s study, in trial order."""
     import optuna
 
     url = f"sqlite:///{run_dir / 'study.db'}"
     study = optuna.load_study(study_name=optuna.get_all_study_names(storage=url)[0], storage=url)
+    return sorted((t for t in study.get_trials(deepcopy=False) if t.datetime_complete), key=lambda t: t.number)
+
+
+def bookkeeping_gaps(trials: list) -> pd.Series:
+    """Seconds from each trial's predecessor's end to its start, by trial number; 0 for the first trial and for gaps
+    that span two slices."""
+    gaps = pd.Series({b.number: (b.datetime_start - a.datetime_complete).total_seconds()
+                      for a, b in zip(trials, trials[1:])}, dtype=float).reindex([t.number for t in trials])
+    return gaps.where((gaps >= 0) & (gaps < MAX_GAP_S), 0.0)
+
+
+def fixed_from_phases(run_dir: Path) -> pd.Series:
+    """Each complete trial's fixed seconds from its phase columns and the study's timestamps (any commit)."""
     frame = pd.read_csv(run_dir / "trials.csv").set_index("trial")
-    trials = sorted((t for t in study.get_trials(deepcopy=False) if t.datetime_complete), key=lambda t: t.number)
-    gaps = {b.number: (b.datetime_start - a.datetime_complete).total_seconds() for a, b in zip(trials, trials[1:])}
     done = frame[frame["state"] == "COMPLETE"]
-    gap = pd.Series(gaps).reindex(done.index)
-    gap = gap.where((gap >= 0) & (gap < 60), 0.0)
+    gap = bookkeeping_gaps(finished_trials(run_dir)).reindex(done.index, fill_value=0.0)
     return done["duration_s"] - done["step_time_timed_s"] - done["train_s"] + gap
 
 
 def trial_walls(run_dir: Path) -> pd.DataFrame:
-    """Each finished trial's params (as a key), state and wall seconds: start to end plus the gap since the previous
-    trial of the same process (the bookkeeping between trials; gaps over 60 s span two slices and are left out)."""
-    import optuna
-
-    url = f"sqlite:///{run_dir / 'study.db'}"
-    study = optuna.load_study(study_name=optuna.get_all_study_names(storage=url)[0], storage=url)
-    trials = sorted((t for t in study.get_trials(deepcopy=False) if t.datetime_complete), key=lambda t: t.number)
-    rows = []
-    for previous, t in zip([None, *trials], trials):
-        gap = 0.0 if previous is None else (t.datetime_start - previous.datetime_complete).total_seconds()
-        wall = (t.datetime_complete - t.datetime_start).total_seconds() + (gap if 0 <= gap < 60 else 0.0)
-        rows.append({"key": json.dumps(t.params, sort_keys=True), "state": t.state.name, "wall_s": wall})
+    """Each finished trial's params (as a key), state and wall seconds, the bookkeeping gap before it included."""
+    trials = finished_trials(run_dir)
+    gaps = bookkeeping_gaps(trials)
+    rows = [{"key": json.dumps(t.params, sort_keys=True), "state": t.state.name,
+             "wall_s": (t.datetime_complete - t.datetime_start).total_seconds() + gaps[t.number]} for t in trials]
     return pd.DataFrame(rows).drop_duplicates("key")
 
 
