@@ -182,10 +182,11 @@ def run_exports(setting: Setting, frame: pd.DataFrame, *, n: int, epochs: int, o
     import keras
     import optuna
 
+    from optimizer.results.export import retrain
     from optimizer.space.candidate import build_candidate
     from optimizer.space.hparams import OptunaHyperParameters
     from optimizer.study.assemble import build_fn_for, load_split
-    from optimizer.trial.evaluation import accuracy, compile_for_outputs, recompute_batch_norm
+    from optimizer.trial.evaluation import accuracy
 
     path = out / "fidelity_export.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["candidate"])
@@ -198,11 +199,7 @@ def run_exports(setting: Setting, frame: pd.DataFrame, *, n: int, epochs: int, o
         for row in todo.itertuples():
             keras.utils.set_random_seed(setting.seed)
             model = build_candidate(build, OptunaHyperParameters(optuna.trial.FixedTrial(json.loads(row.params))))
-            compile_for_outputs(model, dataset.x_train)
-            model.fit(
-                dataset.x_train, dataset.y_train, batch_size=setting.batch_size, epochs=epochs, shuffle=True, verbose=0
-            )
-            recompute_batch_norm(model, dataset.x_train, batch_size=setting.batch_size)
+            retrain(model, dataset.x_train, dataset.y_train, batch_size=setting.batch_size, epochs=epochs, verbose=0)
             result = {
                 "candidate": row.candidate,
                 "epochs": epochs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import keras
@@ -29,17 +30,47 @@ def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_E
     dataset, _ = load_split(config)
     keras.utils.set_random_seed(config.seed)
     model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
-    compile_for_outputs(model, dataset.x_train)
     # The full training split (training + validation images): selection is over; only the test set is held back.
-    model.fit(
-        dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs, shuffle=True, verbose=2
-    )
-    recompute_batch_norm(model, dataset.x_train, batch_size=config.budget.batch_size)  # training images only
+    schedule = retrain(model, dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs)
     record = _record(config, frozen, epochs=epochs, test_accuracy=accuracy(model, dataset.x_test, dataset.y_test))
-    record |= step_time_record(study, frozen)
+    record |= schedule | step_time_record(study, frozen)
     save(model, out)
     (out / "archopt.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def retrain(
+    model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: int, epochs: int, verbose: int = 2
+) -> dict:
+    """Train a freshly built ``model`` as an export does; returns its learning-rate schedule for the record.
+
+    The loss is chosen for what the model outputs, the learning rate decays to 0 along a cosine over the whole run, and
+    the batch-norm statistics are recomputed for the final weights (training images only).
+    """
+    compile_for_outputs(model, x)
+    schedule = decay_learning_rate(model, steps=epochs * math.ceil(len(x) / batch_size))
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose)
+    recompute_batch_norm(model, x, batch_size=batch_size)
+    return schedule
+
+
+def decay_learning_rate(model: keras.Model, *, steps: int) -> dict:
+    """Recompile ``model`` with a cosine decay from its own learning rate to 0 over ``steps``; returns what it did.
+
+    A constant rate leaves the weights wandering at the end of a short retraining; decaying it to 0 (as airbench and
+    most fixed-budget recipes do) gained 1.0-1.4 points of test accuracy on front members after 5 epochs (README). An
+    optimizer that already has a schedule keeps it: the space's author chose it. A fresh optimizer of the same class
+    and settings takes the schedule: setting one on the built optimizer would untrack its rate variable, which a
+    SavedModel then refuses to save.
+    """
+    config = model.optimizer.get_config()
+    rate = config["learning_rate"]
+    if not isinstance(rate, (int, float)):
+        return {"learning_rate": "the model's own schedule"}
+    decay = keras.optimizers.schedules.CosineDecay(initial_learning_rate=rate, decay_steps=steps)
+    optimizer = type(model.optimizer).from_config(config | {"learning_rate": decay})
+    model.compile(optimizer=optimizer, loss=model.loss, metrics=["accuracy"])
+    return {"learning_rate": float(rate), "learning_rate_schedule": f"cosine decay to 0 over {steps} steps"}
 
 
 def save(model: keras.Model, out: Path) -> None:

@@ -32,6 +32,7 @@ def test_export_writes_a_saved_model_a_keras_file_and_a_record(exported, tiny_ru
     timings = (record["step_time_ms"], record["step_time_first_ms"])
     assert timings == pytest.approx((row["step_time_ms"], row["step_time_first_ms"]))
     assert record["step_time_source"] == "re-timed"
+    assert record["learning_rate_schedule"].startswith("cosine decay to 0 over ")
 
 
 def test_the_serving_signature_returns_what_the_keras_model_predicts(exported, seed) -> None:
