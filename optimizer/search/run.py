@@ -6,11 +6,12 @@ import argparse
 import dataclasses
 import re
 import signal
+import sys
 from pathlib import Path
 
 from optuna.trial import TrialState
 
-from optimizer.defaults import DATASETS, TRAIN_STEPS
+from optimizer.defaults import DATASETS, TRAIN_STEPS, TRIALS
 from optimizer.errors import ArchoptError, CandidateFailed
 from optimizer.results import baselines, html_report, report, retime
 from optimizer.results.summary import print_summary
@@ -66,11 +67,21 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         run_dir=run_dir,
         config=config,
         sampler=sampler,
-        n_trials=_positive("--trials", args.trials),
+        n_trials=_n_trials(args),
         timeout=_timeout(args.timeout),
         baselines=tuple(getattr(args, "baseline", None) or ()),
         trials_per_process=_per_process(args),
     )
+
+
+def _n_trials(args: argparse.Namespace) -> int:
+    """``--trials``; without it, ``TRIALS`` when no ``--timeout`` bounds the run, else no limit (``sys.maxsize``).
+
+    With ``--timeout 8h`` a user means a night: a default trial count would end it after an hour once trials are fast.
+    """
+    if args.trials is not None:
+        return _positive("--trials", args.trials)
+    return TRIALS if args.timeout is None else sys.maxsize
 
 
 def _per_process(args: argparse.Namespace) -> int:

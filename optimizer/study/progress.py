@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 import optuna
@@ -20,12 +21,14 @@ class ProgressBar:
 
         self.start, self.timeout = time.monotonic(), timeout
         done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
-        self.bar = tqdm(total=target, initial=min(done, target), unit="trial", disable=not enabled, dynamic_ncols=True)
+        total = target if target < sys.maxsize else None  # no --trials limit: a count, without a percentage
+        self.bar = tqdm(total=total, initial=min(done, target), unit="trial", disable=not enabled, dynamic_ncols=True)
 
     def update(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         trials = study.get_trials(deepcopy=False)
         states = [t.state for t in trials]
-        self.bar.n = min(states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED), self.bar.total)
+        judged = states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED)
+        self.bar.n = judged if self.bar.total is None else min(judged, self.bar.total)
         postfix = {"failed": states.count(TrialState.FAIL)}
         if states.count(TrialState.PRUNED):  # successive halving: how many candidates each rung has seen
             postfix["rungs"] = rung_counts(trials)
