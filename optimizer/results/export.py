@@ -58,7 +58,7 @@ def decay_learning_rate(model: keras.Model, *, steps: int) -> dict:
     """Recompile ``model`` with a cosine decay from its own learning rate to 0 over ``steps``; returns what it did.
 
     A constant rate leaves the weights wandering at the end of a short retraining; decaying it to 0 (as airbench and
-    most fixed-budget recipes do) gained 1.0-1.4 points of test accuracy on front members after 5 epochs (README). An
+    most fixed-budget recipes do) gained 1.0-2.6 points of test accuracy on front members after 5 epochs (README). An
     optimizer that already has a schedule keeps it: the space's author chose it. A fresh optimizer of the same class
     and settings takes the schedule: setting one on the built optimizer would untrack its rate variable, which a
     SavedModel then refuses to save.
