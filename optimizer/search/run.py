@@ -6,12 +6,11 @@ import argparse
 import dataclasses
 import re
 import signal
-import sys
 from pathlib import Path
 
 from optuna.trial import TrialState
 
-from optimizer.defaults import DATASETS, TRAIN_STEPS, TRIALS
+from optimizer.defaults import DATASETS, NO_TRIAL_LIMIT, TRAIN_STEPS, TRIALS
 from optimizer.errors import ArchoptError, CandidateFailed
 from optimizer.results import baselines, html_report, report, retime
 from optimizer.results.summary import print_summary
@@ -75,13 +74,13 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
 
 
 def _n_trials(args: argparse.Namespace) -> int:
-    """``--trials``; without it, ``TRIALS`` when no ``--timeout`` bounds the run, else no limit (``sys.maxsize``).
+    """``--trials``; without it, ``TRIALS`` when no ``--timeout`` bounds the run, else ``NO_TRIAL_LIMIT``.
 
     With ``--timeout 8h`` a user means a night: a default trial count would end it after an hour once trials are fast.
     """
     if args.trials is not None:
         return _positive("--trials", args.trials)
-    return TRIALS if args.timeout is None else sys.maxsize
+    return TRIALS if args.timeout is None else NO_TRIAL_LIMIT
 
 
 def _per_process(args: argparse.Namespace) -> int:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
 
 import optuna
 from optuna.trial import TrialState
 
+from optimizer.defaults import NO_TRIAL_LIMIT
 from optimizer.errors import CandidateFailed
 from optimizer.trial.halving import rung_counts
 
@@ -21,7 +21,7 @@ class ProgressBar:
 
         self.start, self.timeout = time.monotonic(), timeout
         done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
-        total = target if target < sys.maxsize else None  # no --trials limit: a count, without a percentage
+        total = None if target >= NO_TRIAL_LIMIT else target  # no --trials limit: a count, without a percentage
         self.bar = tqdm(total=total, initial=min(done, target), unit="trial", disable=not enabled, dynamic_ncols=True)
 
     def update(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
