@@ -2,6 +2,9 @@
 
 A trial's rung results are user attributes (``accuracy_<steps>``, ``steps_trained``, ``rung``, ``step_time_ms``),
 written before each decision, so every worker of a fleet and every resumed run judges against the same trials.
+Every trial is judged on its own timing, the one it measured on its training stream: a re-timing of the front (at the
+end of a run, so also before a resume) replaces only the front members' ``step_time_ms`` and keeps that first timing
+in ``step_time_first_ms``, and mixing the two kinds of figure would rank trials by how they were timed.
 A trial that stops ends PRUNED (``optuna.TrialPruned``); one that reaches the top rung ends COMPLETE.
 """
 
@@ -12,6 +15,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from optimizer.trial.attrs import FIRST_STEP_TIME
 from optimizer.trial.rungs import Point, continues
 
 # Trials whose rung results count: FAIL ones are left out, since a failed trial's parameters are retried and would
@@ -24,12 +28,13 @@ def accuracy_key(steps: int) -> str:
 
 
 def rung_points(study: optuna.Study, *, steps: int) -> dict[int, Point]:
-    """(accuracy at ``steps``, step time) of every trial of ``study`` that reached the rung of ``steps``."""
+    """(accuracy at ``steps``, the trial's own step time) of every trial of ``study`` that reached the rung."""
     points = {}
     for trial in study.get_trials(deepcopy=False, states=JUDGED_STATES):
         attrs = trial.user_attrs
         if accuracy_key(steps) in attrs and "step_time_ms" in attrs:
-            points[trial.number] = (float(attrs[accuracy_key(steps)]), float(attrs["step_time_ms"]))
+            own = attrs.get(FIRST_STEP_TIME, attrs["step_time_ms"])  # before any re-timing replaced it
+            points[trial.number] = (float(attrs[accuracy_key(steps)]), float(own))
     return points
 
 

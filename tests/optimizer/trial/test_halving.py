@@ -98,6 +98,21 @@ def test_the_rung_decision_reads_every_trial_of_the_study_at_that_rung(tmp_path)
     assert halving.continues_past(optuna.trial.FixedTrial({}), steps=5, eta=3) == (True, 0)
 
 
+def test_a_rung_judges_every_trial_on_its_own_timing_not_on_a_re_timing_of_the_front(tmp_path) -> None:
+    study = open_study(storage=f"sqlite:///{tmp_path / 's.db'}", name="rungs", sampler=optuna.samplers.RandomSampler(0))
+    # Trial 0 timed itself at 10 ms; a re-timing of the front (before a resume) stored 50 ms in its step_time_ms.
+    study.add_trial(
+        _rung_trial(
+            {"accuracy_5": 0.8, "accuracy_15": 0.85, "step_time_ms": 50.0, "step_time_first_ms": 10.0},
+            state=TrialState.COMPLETE,
+        )
+    )
+    assert halving.rung_points(study, steps=5) == {0: (0.8, 10.0)}
+    slower = study.ask()
+    slower.set_user_attr("accuracy_5", 0.7), slower.set_user_attr("step_time_ms", 20.0)
+    assert halving.continues_past(slower, steps=5, eta=3) == (False, 2)  # dominated by trial 0's own 10 ms
+
+
 def test_bad_rung_flags_are_one_line_errors(tmp_path, capsys) -> None:
     assert main(search_argv(tmp_path / "o", tmp_path, "--min-steps", "30")) == 2
     assert "`--min-steps <= --train-steps` must hold" in capsys.readouterr().err
