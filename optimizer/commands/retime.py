@@ -1,8 +1,9 @@
 """`archopt retime RUN_DIR`: time the front and the baselines again, in interleaved rounds, and rewrite the results.
 
 Use it when the machine is quiet. Only trials of this machine's device class are re-timed;
-the front is recomputed from the new timings, and each CSV keeps the first timing in its
-step_time_first_ms column.
+a few trials off the front are re-timed beside it to measure how fast the machine runs now against
+the run's own timings, and the new figures are scaled back by that; the front is recomputed from
+them, and each CSV keeps the first timing in its step_time_first_ms column.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
         raise ArchoptError(f"`--rounds` must be a positive integer, but got {rounds!r}.")
     config, study = open_run(args.run_dir)
     times = retime.retime_study(study, assemble.objective_for(config), rounds=rounds)
-    print(f"Re-timed {len(times)} models in {rounds} interleaved rounds.")
+    factors = ", ".join(f"{f:.2f}x" for f in sorted({r.factor for r in times.values()}))
+    print(
+        f"Re-timed {len(times)} models in {rounds} interleaved rounds; the machine ran at {factors or '1.00x'} the "
+        "run's own timings meanwhile (measured on trials off the front), and the figures are scaled back by that."
+    )
     print_summary(write_outputs(study, args.run_dir), run_dir=args.run_dir)
     return 0

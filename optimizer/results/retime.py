@@ -13,23 +13,29 @@ The re-timed step time becomes the trial's stored value (and its ``step_time_ms`
 whatever reads the study (``study.best_trials``, ``trials_dataframe``, optuna-dashboard) agrees with the CSVs;
 the first timing stays in the trial's ``step_time_first_ms`` user attribute and the CSVs' column of that name.
 Each re-timing replaces its device class's step times as a whole, starting again from the first timings; the
-rounds are kept in the study user attribute ``retimed`` (trial number -> re-timed step time and its rounds).
+rounds are kept in the study user attribute ``retimed`` (trial number -> re-timed step time, its rounds and the
+sitting's factor).
+
+Each pass also re-times a few controls off the front, and scales its figures by how fast the machine ran meanwhile
+against the run's own timings (``sitting``): a slow or fast minute of a shared CPU would otherwise move the whole
+re-timed front against the trials that keep their own timings.
 """
 
 from __future__ import annotations
 
-import statistics
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from optimizer.optuna_private import overwrite_values
-from optimizer.results import baselines, front
+from optimizer.results import baselines, front, sitting
 from optimizer.results.front import with_step_times
+from optimizer.results.sitting import CONTROLS, Retimed
+from optimizer.trial.attrs import FIRST_STEP_TIME
 
 ATTR = "retimed"
-FIRST_ATTR = "step_time_first_ms"
+FIRST_ATTR = FIRST_STEP_TIME
 DEFAULT_ROUNDS = 3
 MAX_PASSES = 3
 
@@ -67,28 +73,36 @@ def retime(
     extra: Iterable[Hashable] = (),
     rounds: int = DEFAULT_ROUNDS,
     max_passes: int = MAX_PASSES,
-) -> dict[Hashable, list[float]]:
+    controls: int = CONTROLS,
+) -> dict[Hashable, Retimed]:
     """Re-time the front (and the ``extra`` keys, e.g. baselines, in the first pass) until it is stable.
 
-    ``timer_for(key)`` prepares one model (a trial number or an extra key) and returns a function
-    that times it once, in ms. Returns every key's per-round times.
+    ``trials`` carry their own timings as step times. ``timer_for(key)`` prepares one model (a trial number or an
+    extra key) and returns a function that times it once, in ms. Every pass also times up to ``controls`` trials off
+    the first front, and its figures are scaled by the sitting they measure (``sitting``). Returns every key's rounds
+    and factor, from the last pass that timed it.
     """
-    times: dict[Hashable, list[float]] = {}
+    own = {t.number: t.values[1] for t in trials if t.state == TrialState.COMPLETE}
     pending: list[Hashable] = sorted(front_numbers(trials, step_times={})) + list(extra)
+    checks = sitting.controls(own, front=pending, n=controls)
+    times: dict[Hashable, Retimed] = {}
     for _ in range(max_passes):
         if not pending:
             break
-        times |= interleaved({key: timer_for(key) for key in pending}, rounds=rounds)
-        front = front_numbers(trials, step_times=_trial_medians(times))
+        keys = pending + [k for k in checks if k not in pending]
+        times |= sitting.scaled(interleaved({key: timer_for(key) for key in keys}, rounds=rounds), own=own, keys=checks)
+        front = front_numbers(trials, step_times=_trial_step_times(times))
         pending = sorted(front - set(times))
     return times
 
 
-def _trial_medians(times: dict[Hashable, list[float]]) -> dict[int, float]:
-    return {k: statistics.median(v) for k, v in times.items() if isinstance(k, int)}
+def _trial_step_times(times: dict[Hashable, Retimed]) -> dict[int, float]:
+    return {k: r.step_time_ms for k, r in times.items() if isinstance(k, int)}
 
 
-def retime_study(study: optuna.Study, objective: Any, *, rounds: int = DEFAULT_ROUNDS) -> dict[Hashable, list[float]]:
+def retime_study(
+    study: optuna.Study, objective: Any, *, rounds: int = DEFAULT_ROUNDS, controls: int = CONTROLS
+) -> dict[Hashable, Retimed]:
     """Re-time ``study``'s front and its baselines with ``objective``'s data and budget, and store the results."""
     rows = baselines.stored(study)
     trials = _this_device(study.get_trials(deepcopy=False), device=objective.tags.get("device"))
@@ -104,12 +118,12 @@ def retime_study(study: optuna.Study, objective: Any, *, rounds: int = DEFAULT_R
         return lambda: objective.time_steps(model).median_ms
 
     firsts = {t.number: first_step_time(t) for t in trials if t.state == TrialState.COMPLETE}
-    times = retime(with_step_times(trials, firsts), timer_for=timer_for, extra=extra, rounds=rounds)
-    store_step_times(study, trials, step_times=firsts | _trial_medians(times))
+    times = retime(with_step_times(trials, firsts), timer_for=timer_for, extra=extra, rounds=rounds, controls=controls)
+    store_step_times(study, trials, step_times=firsts | _trial_step_times(times))
     others = {k: v for k, v in study.user_attrs.get(ATTR, {}).items() if int(k) not in by_number}
-    study.set_user_attr(ATTR, others | {str(k): _record(v) for k, v in times.items() if isinstance(k, int)})
-    for (_, name), ms in ((k, v) for k, v in times.items() if isinstance(k, tuple)):
-        rows[name] |= _record(ms)
+    study.set_user_attr(ATTR, others | {str(k): r.record() for k, r in times.items() if isinstance(k, int)})
+    for (_, name), retimed in ((k, v) for k, v in times.items() if isinstance(k, tuple)):
+        rows[name] |= retimed.record()
     if extra:
         baselines.store(study, rows)
     return times
@@ -129,10 +143,6 @@ def store_step_times(study: optuna.Study, trials: Sequence[FrozenTrial], *, step
 def _this_device(trials: Sequence[FrozenTrial], *, device: str | None) -> list[FrozenTrial]:
     """The trials measured on this machine's device class: only those can be re-timed here (the others keep theirs)."""
     return [t for t in trials if device is None or t.user_attrs.get("device", device) == device]
-
-
-def _record(rounds_ms: list[float]) -> dict:
-    return {"step_time_ms": statistics.median(rounds_ms), "step_time_rounds_ms": [round(ms, 4) for ms in rounds_ms]}
 
 
 def _trial_model(objective: Any, trial: FrozenTrial):

@@ -59,9 +59,12 @@ def test_a_trial_promoted_by_a_demotion_is_retimed_too() -> None:
         timed.append(key)
         return lambda: true_ms[key]
 
-    times = retime(study.trials, timer_for=timer_for, extra=["base"], rounds=2)
+    times = retime(study.trials, timer_for=timer_for, extra=["base"], rounds=2, controls=0)
     assert timed == [0, 1, "base", 2]  # first pass: the first front and the baseline; second: the newcomer
-    assert times == {0: [40.0, 40.0], 1: [50.0, 50.0], "base": [20.0, 20.0], 2: [30.0, 30.0]}
+    assert {k: r.rounds_ms for k, r in times.items()} == {
+        0: [40.0, 40.0], 1: [50.0, 50.0], "base": [20.0, 20.0], 2: [30.0, 30.0]
+    }
+    assert {r.factor for r in times.values()} == {1.0}  # no controls: figures as timed
     assert front_numbers(study.trials, step_times={n: true_ms[n] for n in (0, 1, 2)}) == {1, 2}
 
 
@@ -69,10 +72,10 @@ def test_retime_rewrites_the_csvs_and_keeps_the_first_timing(tiny_objective: Obj
     # First timings that a real re-timing will not reproduce: every trial looks impossibly fast or slow.
     values = [(0.5, 1e-6), (0.6, 1e6), (0.7, 2e6), (0.4, 3e6)]
     study = study_of(values, params=[{"filters": f} for f in (2, 4, 8, 16)])
-    times = retime_study(study, tiny_objective, rounds=2)
+    times = retime_study(study, tiny_objective, rounds=2, controls=0)  # impossible own timings: no sitting to measure
     retimed = retimed_values(study)
     assert set(retimed) == {k for k in times if isinstance(k, int)} and {0, 1, 2} <= set(retimed)
-    assert all(0 < ms < 1e3 and len(times[n]) == 2 for n, ms in retimed.items())
+    assert all(0 < ms < 1e3 and len(times[n].rounds_ms) == 2 for n, ms in retimed.items())
 
     frame = write_outputs(study, tmp_path).set_index("trial")
     written = pd.read_csv(tmp_path / "trials.csv").set_index("trial")
@@ -81,3 +84,43 @@ def test_retime_rewrites_the_csvs_and_keeps_the_first_timing(tiny_objective: Obj
     replaced = {n: (a, retimed.get(n, t)) for n, (a, t) in enumerate(values)}
     assert set(written.index[written["is_pareto"]]) == non_dominated(replaced) == set(frame.index[frame["is_pareto"]])
     assert set(pd.read_csv(tmp_path / "pareto.csv")["trial"]) == non_dominated(replaced)
+
+
+def test_a_slow_sitting_is_scaled_back_to_the_runs_own_timings() -> None:
+    # Own timings, taken over the run; trial 0's was lucky (10 ms; it trains at 50). The re-timing's minute runs 1.5x
+    # slow for every model alike: the controls (trials off the first front) measure that, and it is divided out.
+    own = [(0.80, 10.0), (0.90, 50.0), (0.85, 45.0), (0.70, 20.0), (0.60, 30.0), (0.50, 60.0), (0.40, 70.0)]
+    true_ms = {0: 50.0, 1: 50.0, 2: 45.0, 3: 20.0, 4: 30.0, 5: 60.0, 6: 70.0, "base": 25.0}
+    study = study_of(own)
+
+    times = retime(study.trials, timer_for=lambda key: (lambda: 1.5 * true_ms[key]), extra=["base"], rounds=3)
+    assert set(times) == {0, 1, 2, 3, 4, 5, 6, "base"}  # the first front {0, 1, 2}, the baseline, and 4 controls
+    assert {r.factor for r in times.values()} == {1.5}
+    assert {k: r.step_time_ms for k, r in times.items()} == pytest.approx(true_ms)
+    step_times = {k: r.step_time_ms for k, r in times.items() if isinstance(k, int)}
+    assert front_numbers(study.trials, step_times=step_times) == {1, 2, 3}  # the lucky trial 0 is demoted
+
+
+def test_a_real_retiming_scales_by_its_controls_and_records_the_sitting(tiny_objective: Objective) -> None:
+    import optuna
+
+    from optimizer.space.candidate import build_candidate
+    from optimizer.space.hparams import OptunaHyperParameters
+
+    filters = [16, 1, 2, 4, 8, 12]
+    own = []
+    for f in filters:  # own timings, measured for real; trial 0's made 3x too fast, as a lucky timing would be
+        model = build_candidate(tiny_objective.build, OptunaHyperParameters(optuna.trial.FixedTrial({"filters": f})))
+        own.append(tiny_objective.time_steps(model).median_ms)
+    own[0] /= 3
+    accuracy = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]  # trial 0 dominates all: the front is {0}, the others are controls
+    study = study_of(list(zip(accuracy, own)), params=[{"filters": f} for f in filters])
+
+    times = retime_study(study, tiny_objective, rounds=3)
+    assert set(times) == set(range(6))
+    stored = retimed_values(study)
+    ratios = sorted(stored[n] / own[n] for n in range(1, 6))
+    assert ratios[2] == pytest.approx(1.0)  # on the run's scale: the controls' median ratio to their own timings
+    assert stored[0] > 1.5 * own[0]  # the lucky member is timed at what it costs (3x its own timing)
+    records = study.user_attrs["retimed"]
+    assert {r["sitting_factor"] for r in records.values()} == {round(times[0].factor, 4)} and times[0].factor > 0

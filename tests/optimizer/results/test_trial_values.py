@@ -66,7 +66,7 @@ def test_best_trials_equal_the_pareto_csv_after_a_retime(tiny_objective, tmp_pat
     values = [(0.5, 1e-6), (0.6, 1e6), (0.7, 2e6), (0.4, 3e6), (0.3, 4e6)]
     url, study = file_study(tmp_path, values)
     study.add_trial(create_trial(state=TrialState.FAIL))
-    retime_study(study, tiny_objective, rounds=2)
+    retime_study(study, tiny_objective, rounds=2, controls=0)  # impossible own timings: no sitting to measure
     write_outputs(study, tmp_path)
     pareto, trials = pd.read_csv(tmp_path / "pareto.csv"), pd.read_csv(tmp_path / "trials.csv").set_index("trial")
     fresh = optuna.load_study(study_name="s", storage=url)
@@ -82,11 +82,11 @@ def test_best_trials_equal_the_pareto_csv_after_a_retime(tiny_objective, tmp_pat
 
 def test_a_new_retiming_starts_again_from_the_first_timings(tiny_objective, tmp_path) -> None:
     url, study = file_study(tmp_path, [(0.5, 1e-6), (0.6, 1e6)])
-    retime_study(study, tiny_objective, rounds=1)
+    retime_study(study, tiny_objective, rounds=1, controls=0)  # impossible own timings: no sitting to measure
     assert set(retimed_values(study)) == {0, 1}
     # Trial 1 is no longer re-timed once a new trial dominates it: its stored value goes back to its first timing.
     study.add_trial(create_trial(values=[0.9, 1e-7], params={"filters": 2}, distributions=FILTERS))
-    retime_study(study, tiny_objective, rounds=1)
+    retime_study(study, tiny_objective, rounds=1, controls=0)
     fresh = optuna.load_study(study_name="s", storage=url)
     # Trial 2 (re-timed) dominates trial 1; trial 0's first timing beats it, so 0 is promoted and re-timed again.
     assert set(retimed_values(study)) == {0, 2}
@@ -100,7 +100,7 @@ def test_the_export_record_names_the_step_time_the_csvs_show(tiny_objective, tmp
     from optimizer.results.export import step_time_record
 
     _, study = file_study(tmp_path, [(0.5, 1e-6), (0.4, 1e6)])
-    retime_study(study, tiny_objective, rounds=1)
+    retime_study(study, tiny_objective, rounds=1, controls=0)
     rows = write_outputs(study, tmp_path).set_index("trial")
     retimed, first = (step_time_record(study, study.trials[n]) for n in (0, 1))
     assert retimed["step_time_source"] == "re-timed" and retimed["step_time_first_ms"] == 1e-6
