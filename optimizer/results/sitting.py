@@ -19,7 +19,7 @@ import statistics
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-CONTROLS = 8  # controls per pass: a median of 8 ratios is known to a few percent; each costs a model's rounds
+CONTROLS = 8  # per pass: each costs one model's rounds (1-3 s); a median of 8 ratios has under half the noise of one
 
 
 class Retimed(NamedTuple):
