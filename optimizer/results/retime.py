@@ -35,7 +35,6 @@ from optimizer.results.sitting import CONTROLS, Retimed
 from optimizer.trial.attrs import FIRST_STEP_TIME
 
 ATTR = "retimed"
-FIRST_ATTR = FIRST_STEP_TIME
 DEFAULT_ROUNDS = 3
 MAX_PASSES = 3
 
@@ -47,7 +46,7 @@ def retimed_values(study: optuna.Study) -> dict[int, float]:
 
 def first_step_time(trial: FrozenTrial) -> float:
     """The step time the trial measured itself, before any re-timing replaced its value."""
-    return float(trial.user_attrs.get(FIRST_ATTR, trial.values[1]))
+    return float(trial.user_attrs.get(FIRST_STEP_TIME, trial.values[1]))
 
 
 def front_numbers(trials: Sequence[FrozenTrial], *, step_times: dict[int, float]) -> set[int]:
@@ -136,7 +135,7 @@ def store_step_times(study: optuna.Study, trials: Sequence[FrozenTrial], *, step
         if trial.state == TrialState.COMPLETE and step_times.get(trial.number, trial.values[1]) != trial.values[1]:
             ms = step_times[trial.number]
             values[trial.number] = [trial.values[0], ms]
-            attrs[trial.number] = {FIRST_ATTR: first_step_time(trial), "step_time_ms": ms}
+            attrs[trial.number] = {FIRST_STEP_TIME: first_step_time(trial), "step_time_ms": ms}
     overwrite_values(study, values, user_attrs=attrs)
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from optimizer.cli import main
 from optimizer.results.report import LEADING
-from optimizer.results.retime import FIRST_ATTR, first_step_time
+from optimizer.results.retime import first_step_time
+from optimizer.trial.attrs import FIRST_STEP_TIME
 from tests.helpers import search_argv
 
 pytestmark = pytest.mark.slow
@@ -27,7 +28,7 @@ KNOBS = [
 def snapshot(storage: str, name: str) -> dict:
     """Every trial as it was measured: a search's closing re-timing may change only the stored step times."""
     study = optuna.load_study(study_name=name, storage=storage)
-    retimed = ("step_time_ms", FIRST_ATTR)
+    retimed = ("step_time_ms", FIRST_STEP_TIME)
     return {t.number: (t.state, t.values and [t.values[0], first_step_time(t)], t.params,
                        {k: v for k, v in t.user_attrs.items() if k not in retimed}) for t in study.trials}
 

@@ -3,8 +3,9 @@
 import optuna
 
 from optimizer.results.export import step_time_record
-from optimizer.results.retime import ATTR, FIRST_ATTR
+from optimizer.results.retime import ATTR
 from optimizer.study.study import DIRECTIONS
+from optimizer.trial.attrs import FIRST_STEP_TIME
 
 
 def _study_with(trial_attrs: dict, *, retimed: bool) -> tuple[optuna.Study, optuna.trial.FrozenTrial]:
@@ -16,7 +17,7 @@ def _study_with(trial_attrs: dict, *, retimed: bool) -> tuple[optuna.Study, optu
 
 
 def test_a_retimed_trial_exports_its_retimed_step_time():
-    record = step_time_record(*_study_with({FIRST_ATTR: 48.75}, retimed=True))
+    record = step_time_record(*_study_with({FIRST_STEP_TIME: 48.75}, retimed=True))
     assert record == {"step_time_ms": 44.2, "step_time_source": "re-timed", "step_time_first_ms": 48.75}
 
 
