@@ -184,11 +184,9 @@ def rung_table(frame: pd.DataFrame, rungs: tuple[int, ...]) -> pd.DataFrame:
 def run_exports(setting: Setting, frame: pd.DataFrame, *, n: int, epochs: int, out: Path) -> pd.DataFrame:
     """Test accuracy after retraining as `archopt export --epochs` does (whole training split), for the first ``n``."""
     import keras
-    import optuna
 
     from optimizer.results.export import retrain
-    from optimizer.space.candidate import build_candidate
-    from optimizer.space.hparams import OptunaHyperParameters
+    from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import build_fn_for, load_split
     from optimizer.trial.evaluation import accuracy
 
@@ -202,7 +200,7 @@ def run_exports(setting: Setting, frame: pd.DataFrame, *, n: int, epochs: int, o
         build = build_fn_for(setting.config(), dataset)
         for row in todo.itertuples():
             keras.utils.set_random_seed(setting.seed)
-            model = build_candidate(build, OptunaHyperParameters(optuna.trial.FixedTrial(json.loads(row.params))))
+            model = rebuild(build, json.loads(row.params))
             retrain(model, dataset.x_train, dataset.y_train, batch_size=setting.batch_size, epochs=epochs, verbose=0)
             result = {
                 "candidate": row.candidate,
@@ -286,6 +284,8 @@ def run_trials(folder: Path) -> pd.DataFrame:
     """A run's judged trials: end time since the first start, state, params, objectives, steps trained."""
     import optuna
 
+    from optimizer.trial.attrs import FIRST_STEP_TIME
+
     storage = f"sqlite:///{(folder / 'study.db').resolve()}"
     study = optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
     trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.datetime_start)
@@ -299,7 +299,7 @@ def run_trials(folder: Path) -> pd.DataFrame:
                 "end": (t.datetime_complete - t0).total_seconds() if t.datetime_complete else np.nan,
                 "accuracy": t.values[0] if t.values else np.nan,
                 # The trial's own timing: the end-of-run re-timing replaced step_time_ms for the run's front only.
-                "step_ms": t.user_attrs.get("step_time_first_ms", t.user_attrs.get("step_time_ms", np.nan)),
+                "step_ms": t.user_attrs.get(FIRST_STEP_TIME, t.user_attrs.get("step_time_ms", np.nan)),
                 "steps_trained": t.user_attrs.get("steps_trained", np.nan),
             }
             for t in trials
@@ -320,10 +320,8 @@ def front(trials: pd.DataFrame) -> pd.DataFrame:
 def reevaluate(setting: Setting, folder: Path) -> pd.DataFrame:
     """The run's final front retrained from scratch to the top rung and scored the same way for every run."""
     import keras
-    import optuna
 
-    from optimizer.space.candidate import build_candidate
-    from optimizer.space.hparams import OptunaHyperParameters
+    from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import build_fn_for, load_split
     from optimizer.trial.evaluation import compile_for_outputs, score
     from optimizer.trial.objective import train
@@ -338,7 +336,7 @@ def reevaluate(setting: Setting, folder: Path) -> pd.DataFrame:
         build = build_fn_for(config, dataset)
         for row in todo.itertuples():
             keras.utils.set_random_seed(setting.seed)
-            model = build_candidate(build, OptunaHyperParameters(optuna.trial.FixedTrial(json.loads(row.params))))
+            model = rebuild(build, json.loads(row.params))
             compile_for_outputs(model, split.x_train)
             train(model, split, budget=config.budget, steps=setting.top_steps)
             result = {
@@ -359,11 +357,8 @@ def common_step_times(setting: Setting, runs: Path, members: dict[str, pd.DataFr
     """
     import statistics
 
-    import optuna
-
     from optimizer.results.retime import DEFAULT_ROUNDS, interleaved
-    from optimizer.space.candidate import build_candidate
-    from optimizer.space.hparams import OptunaHyperParameters
+    from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import build_fn_for, load_split
     from optimizer.trial.objective import Objective
 
@@ -376,9 +371,8 @@ def common_step_times(setting: Setting, runs: Path, members: dict[str, pd.DataFr
     dataset, split = load_split(config)
     build = build_fn_for(config, dataset)
     objective = Objective(build=build, split=split, budget=config.budget)
-    fixed = {(run, int(r.trial)): optuna.trial.FixedTrial(json.loads(r.params)) for run, f in members.items()
-             for r in f.itertuples()}
-    models = {key: build_candidate(build, OptunaHyperParameters(trial)) for key, trial in fixed.items()}
+    models = {(run, int(r.trial)): rebuild(build, json.loads(r.params)) for run, f in members.items()
+              for r in f.itertuples()}
     timers = {key: (lambda m=m: objective.time_steps(m).median_ms) for key, m in models.items()}
     rounds = interleaved(timers, rounds=DEFAULT_ROUNDS)
     done = pd.DataFrame(

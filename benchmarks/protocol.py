@@ -43,12 +43,9 @@ def objective_for(*, train_steps: int, data_dir: str):
 
 
 def fresh_model(objective, params: dict):
-    import optuna
+    from optimizer.space.candidate import rebuild
 
-    from optimizer.space.candidate import build_candidate
-    from optimizer.space.hparams import OptunaHyperParameters
-
-    return build_candidate(objective.build, OptunaHyperParameters(optuna.trial.FixedTrial(params)))
+    return rebuild(objective.build, params)
 
 
 def old_protocol(objective, params: dict) -> float:

@@ -45,23 +45,19 @@ def age(objective, *, trials: int) -> None:
 
 def members(study, *, n: int) -> list:
     """Up to ``n`` complete trials of the front by first timings, spread from the fastest to the slowest."""
-    from optimizer.results.front import pareto_numbers, with_step_times
-    from optimizer.results.retime import first_step_time
+    from optimizer.results.retime import first_step_time, front_numbers
 
     done = [t for t in study.get_trials(deepcopy=False) if t.values is not None and t.state.name == "COMPLETE"]
-    front = pareto_numbers(with_step_times(done, {t.number: first_step_time(t) for t in done}))
+    front = front_numbers(done, step_times={t.number: first_step_time(t) for t in done})
     chosen = sorted((t for t in done if t.number in front), key=first_step_time)
     step = max(1, len(chosen) / n)
     return [chosen[int(i * step)] for i in range(min(n, len(chosen)))]
 
 
 def fresh_model(objective, trial):
-    import optuna
+    from optimizer.space.candidate import rebuild
 
-    from optimizer.space.candidate import build_candidate
-    from optimizer.space.hparams import OptunaHyperParameters
-
-    return build_candidate(objective.build, OptunaHyperParameters(optuna.trial.FixedTrial(trial.params)))
+    return rebuild(objective.build, trial.params)
 
 
 def alone(objective, trials: list) -> dict[int, dict[str, float]]:
@@ -101,13 +97,15 @@ ALONE = ("fixed_1", "fixed_3", "stream_loop")
 
 def table(trials: list, passes: list[dict], mixed: dict[int, float], retimed: dict[str, dict]) -> pd.DataFrame:
     """One row per trial; ``retimed``: the study's re-timing records (raw rounds, and the sitting's factor)."""
+    from optimizer.results.retime import first_step_time
+
     rows = []
     for t in trials:
         record = retimed.get(str(t.number), {})
         rounds = record.get("step_time_rounds_ms")
         rows.append({
             "trial": t.number,
-            "first_ms": t.user_attrs.get("step_time_first_ms", t.user_attrs.get("step_time_ms")),
+            "first_ms": first_step_time(t),
             "fit_step_ms": t.user_attrs.get("fit_step_ms"),
             "retimed_in_search_raw_ms": statistics.median(rounds) if rounds else None,
             "sitting_factor": record.get("sitting_factor"),

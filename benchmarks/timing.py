@@ -78,12 +78,9 @@ def choose(pool: list[dict], *, varied: int, random: int, seed: int) -> tuple[li
 
 def time_candidates(candidates: list[dict], *, batch_size: int, timing_s: float) -> list[dict]:
     """The child process: each candidate's step time with the trial protocol, and the protocol's wall time."""
-    import optuna
-
     from optimizer.measure.device import configure_threads
     from optimizer.measure.timing import measure_step_time
-    from optimizer.space.candidate import build_candidate
-    from optimizer.space.hparams import OptunaHyperParameters
+    from optimizer.space.candidate import rebuild
     from optimizer.space.load import load_space
 
     configure_threads()
@@ -94,7 +91,7 @@ def time_candidates(candidates: list[dict], *, batch_size: int, timing_s: float)
     rows = []
     for candidate in candidates:
         start = time.perf_counter()
-        model = build_candidate(build, OptunaHyperParameters(optuna.trial.FixedTrial(candidate["params"])))
+        model = rebuild(build, candidate["params"])
         step = measure_step_time(model, x=x, y=y, batch_size=batch_size, min_time_s=timing_s)
         rows.append(
             {"median_ms": step.median_ms, "cpu_ms": step.cpu_ms, "cv": step.cv, "wall_s": time.perf_counter() - start}

@@ -10,8 +10,7 @@ from optuna.trial import TrialState
 
 from optimizer.data.datasets import SPECS
 from optimizer.errors import ArchoptError
-from optimizer.space.candidate import build_candidate
-from optimizer.space.hparams import OptunaHyperParameters
+from optimizer.space.candidate import rebuild
 from optimizer.space.load import load_space
 from optimizer.study import run_config
 from optimizer.study.run_config import RunConfig
@@ -46,7 +45,7 @@ def complete_trial(study: optuna.Study, *, number: int) -> optuna.trial.FrozenTr
 def rebuild_model(config: RunConfig, params: dict, *, input_shape: tuple, num_classes: int) -> keras.Model:
     """The same architecture the trial built, freshly initialized and compiled."""
     build = load_space(config.space, input_shape=input_shape, num_classes=num_classes)
-    return build_candidate(build, OptunaHyperParameters(optuna.trial.FixedTrial(params)))
+    return rebuild(build, params)
 
 
 def trial_model(run_dir: Path, *, trial: int) -> keras.Model:

@@ -146,10 +146,9 @@ def _this_device(trials: Sequence[FrozenTrial], *, device: str | None) -> list[F
 
 def _trial_model(objective: Any, trial: FrozenTrial):
     # Keras is imported here, not above: the supervisor imports this module and must not load TensorFlow.
-    from optimizer.space.candidate import build_candidate
-    from optimizer.space.hparams import OptunaHyperParameters
+    from optimizer.space.candidate import rebuild
 
-    return build_candidate(objective.build, OptunaHyperParameters(optuna.trial.FixedTrial(trial.params)))
+    return rebuild(objective.build, trial.params)
 
 
 def _baseline_model(spec: str):

@@ -7,8 +7,10 @@ from typing import Any, Callable
 
 import keras
 import keras_tuner as kt
+import optuna
 
 from optimizer.errors import ArchoptError, CandidateFailed, squeezed
+from optimizer.space.hparams import OptunaHyperParameters
 
 BuildFn = Callable[[kt.HyperParameters], Any]
 DEFAULT_LEARNING_RATE = 1e-3
@@ -52,3 +54,8 @@ def build_candidate(build: BuildFn, hp: kt.HyperParameters) -> keras.Model:
         raise CandidateFailed(f"build returned {type(model).__name__}, but a keras.Model was expected.")
     compile_default(model)
     return model
+
+
+def rebuild(build: BuildFn, params: dict[str, Any]) -> keras.Model:
+    """The candidate a trial with ``params`` built, freshly initialized: for exports, re-timings and benchmarks."""
+    return build_candidate(build, OptunaHyperParameters(optuna.trial.FixedTrial(params)))
