@@ -355,9 +355,7 @@ def common_step_times(setting: Setting, runs: Path, members: dict[str, pd.DataFr
 
     Timed again as a whole whenever a member is missing: timings from different sittings are not comparable.
     """
-    import statistics
-
-    from optimizer.results.retime import DEFAULT_ROUNDS, interleaved
+    from optimizer.results.retime import DEFAULT_ROUNDS, interleaved_medians
     from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import build_fn_for, load_split
     from optimizer.trial.objective import Objective
@@ -374,10 +372,8 @@ def common_step_times(setting: Setting, runs: Path, members: dict[str, pd.DataFr
     models = {(run, int(r.trial)): rebuild(build, json.loads(r.params)) for run, f in members.items()
               for r in f.itertuples()}
     timers = {key: (lambda m=m: objective.time_steps(m).median_ms) for key, m in models.items()}
-    rounds = interleaved(timers, rounds=DEFAULT_ROUNDS)
-    done = pd.DataFrame(
-        [{"run": run, "trial": trial, "step_ms_common": statistics.median(ms)} for (run, trial), ms in rounds.items()]
-    )
+    medians = interleaved_medians(timers, rounds=DEFAULT_ROUNDS)
+    done = pd.DataFrame([{"run": run, "trial": trial, "step_ms_common": ms} for (run, trial), ms in medians.items()])
     done.to_csv(path, index=False)
     return done
 

@@ -89,7 +89,7 @@ def interleaved(objective, trials: list, *, rounds: int) -> dict[int, float]:
 
     models = {t.number: fresh_model(objective, t) for t in trials}
     timers = {k: (lambda m=m: objective.time_steps(m).median_ms) for k, m in models.items()}
-    return {k: statistics.median(v) for k, v in retime.interleaved(timers, rounds=rounds).items()}
+    return retime.interleaved_medians(timers, rounds=rounds)
 
 
 ALONE = ("fixed_1", "fixed_3", "stream_loop")

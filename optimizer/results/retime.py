@@ -23,6 +23,7 @@ re-timed front against the trials that keep their own timings.
 
 from __future__ import annotations
 
+import statistics
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import optuna
@@ -63,6 +64,11 @@ def interleaved(timers: dict[Hashable, Callable[[], float]], *, rounds: int) -> 
         for key in keys[start:] + keys[:start]:
             times[key].append(float(timers[key]()))
     return times
+
+
+def interleaved_medians(timers: dict[Hashable, Callable[[], float]], *, rounds: int) -> dict[Hashable, float]:
+    """Each timer's median over ``interleaved`` rounds (what a re-timing keeps before scaling by its sitting)."""
+    return {key: statistics.median(ms) for key, ms in interleaved(timers, rounds=rounds).items()}
 
 
 def retime(

@@ -9,7 +9,14 @@ from optuna.distributions import IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from optimizer.results.report import write_outputs
-from optimizer.results.retime import front_numbers, interleaved, retime, retime_study, retimed_values
+from optimizer.results.retime import (
+    front_numbers,
+    interleaved,
+    interleaved_medians,
+    retime,
+    retime_study,
+    retimed_values,
+)
 from optimizer.study.study import open_study
 from optimizer.trial.objective import Objective
 
@@ -47,6 +54,12 @@ def test_rounds_are_round_robin_with_a_rotating_start() -> None:
     times = interleaved(timers, rounds=3)
     assert calls == list("abc" "bca" "cab")
     assert times == {k: [1.0, 1.0, 1.0] for k in "abc"}
+
+
+def test_interleaved_medians_are_each_timers_median_over_its_rounds() -> None:
+    readings = {"a": iter([5.0, 1.0, 3.0]), "b": iter([2.0, 9.0, 4.0])}
+    timers = {key: (lambda key=key: next(readings[key])) for key in readings}
+    assert interleaved_medians(timers, rounds=3) == {"a": 3.0, "b": 4.0}
 
 
 def test_a_trial_promoted_by_a_demotion_is_retimed_too() -> None:
@@ -102,15 +115,12 @@ def test_a_slow_sitting_is_scaled_back_to_the_runs_own_timings() -> None:
 
 
 def test_a_real_retiming_scales_by_its_controls_and_records_the_sitting(tiny_objective: Objective) -> None:
-    import optuna
-
-    from optimizer.space.candidate import build_candidate
-    from optimizer.space.hparams import OptunaHyperParameters
+    from optimizer.space.candidate import rebuild
 
     filters = [16, 1, 2, 4, 8, 12]
     own = []
     for f in filters:  # own timings, measured for real; trial 0's made 3x too fast, as a lucky timing would be
-        model = build_candidate(tiny_objective.build, OptunaHyperParameters(optuna.trial.FixedTrial({"filters": f})))
+        model = rebuild(tiny_objective.build, {"filters": f})
         own.append(tiny_objective.time_steps(model).median_ms)
     own[0] /= 3
     accuracy = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]  # trial 0 dominates all: the front is {0}, the others are controls

@@ -3,12 +3,10 @@
 import textwrap
 
 import keras
-import optuna
 import pytest
 
 from optimizer.errors import ArchoptError
-from optimizer.space.candidate import build_candidate
-from optimizer.space.hparams import OptunaHyperParameters
+from optimizer.space.candidate import rebuild
 from optimizer.space.load import load_space
 
 SPACES = textwrap.dedent('''
@@ -48,7 +46,7 @@ def spaces(tmp_path):
 
 def build(spec: str, params: dict) -> keras.Model:
     fn = load_space(spec, input_shape=(6, 6, 1), num_classes=5)
-    return build_candidate(fn, OptunaHyperParameters(optuna.trial.FixedTrial(params)))
+    return rebuild(fn, params)
 
 
 def test_a_hypermodel_class_gets_the_datas_shape(spaces):
