@@ -136,7 +136,8 @@ def test_bad_flag_on_resume_leaves_the_study_alone(capsys, tmp_path):
     run = _run_folder(tmp_path)
     before = (run / "study.db").read_bytes()
     line = one_line_error(capsys, ["search", "--out", str(run), "--seed", "7", *TINY])
-    assert "seed=0" in line and (run / "study.db").read_bytes() == before
+    assert "started with --seed 0;" in line and "but got --seed 7." in line
+    assert (run / "study.db").read_bytes() == before
 
 
 @pytest.mark.parametrize(

@@ -25,15 +25,10 @@ from optuna.trial import TrialState
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
 from optimizer.study.races import retry_concurrent
-from optimizer.study.run_config import MUST_MATCH, RunConfig
+from optimizer.study.run_config import FLAGS, MUST_MATCH, RunConfig
 from optimizer.study.storage import fail_stale, is_shared, make_storage
 from optimizer.study.study import JUDGED, open_study
 from optimizer.trial.budget import Budget
-
-# The command-line flag of each recorded setting, for the refusal's message.
-FLAGS = {"dataset": "--dataset", "space": "--space", "val_size": "--val-size", "train_size": "--train-size",
-         "seed": "--seed", "batch_size": "--batch-size", "train_steps": "--train-steps", "epochs": "--epochs",
-         "timing_s": "--timing-s", "max_step_ms": "--max-step-ms", "min_steps": "--min-steps", "eta": "--eta"}
 
 
 def settings_of(config: RunConfig) -> dict:

@@ -12,6 +12,11 @@ from optimizer.trial.budget import Budget
 FILE = "run.json"
 # A resumed run may change how long it runs, never what a trial measures.
 MUST_MATCH = ("dataset", "space", "engine", "val_size", "train_size", "seed", "budget")
+# The command-line flag of each recorded setting, for refusals' messages.
+FLAGS = {"dataset": "--dataset", "space": "--space", "engine": "--engine", "val_size": "--val-size",
+         "train_size": "--train-size", "seed": "--seed", "batch_size": "--batch-size", "train_steps": "--train-steps",
+         "epochs": "--epochs", "timing_s": "--timing-s", "max_step_ms": "--max-step-ms", "min_steps": "--min-steps",
+         "eta": "--eta"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,10 +55,23 @@ def load(run_dir: Path) -> RunConfig:
 
 
 def check_resume(*, saved: RunConfig, new: RunConfig) -> None:
-    """Refuse to mix trials measured under different settings in one study."""
-    for field in MUST_MATCH:
-        old, now = getattr(saved, field), getattr(new, field)
-        if old != now:
-            raise ArchoptError(
-                f"this run folder was started with {field}={old!r}; a resumed run must use the same, but got {now!r}."
-            )
+    """Refuse to mix trials measured under different settings in one study, naming every flag that differs, so the
+    message says what to pass to resume (a changed default shows as the flags the run was started with)."""
+    old, now = _measuring(saved), _measuring(new)
+    differ = [key for key in old if old[key] != now[key]]
+    if differ:
+        raise ArchoptError(
+            f"this run folder was started with {shown(old, differ)}; a resumed run must use the same, but got "
+            f"{shown(now, differ)}."
+        )
+
+
+def shown(settings: dict, keys: list[str]) -> str:
+    """'--train-steps 300 --min-steps 300': the flags that give ``settings``' values of ``keys``."""
+    return " ".join(f"{FLAGS.get(k, k)} {'(not set)' if settings[k] is None else settings[k]}" for k in keys)
+
+
+def _measuring(config: RunConfig) -> dict:
+    """The settings that change what a trial measures, the budget's fields one by one."""
+    data = {field: getattr(config, field) for field in MUST_MATCH if field != "budget"}
+    return {**data, **dataclasses.asdict(config.budget)}

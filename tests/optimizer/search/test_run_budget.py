@@ -44,7 +44,8 @@ def test_a_run_folder_with_no_first_rung_resumes_as_single_fidelity(tmp_path) ->
     saved["budget"]["min_steps"] = None  # what an older archopt wrote for a single-fidelity run
     path.write_text(json.dumps(saved))
     search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300"))  # resumes
-    with pytest.raises(ArchoptError, match="started with budget=.*min_steps=300.*min_steps=100"):
+    refusal = "started with --min-steps 300; a resumed run must use the same, but got --min-steps 100"
+    with pytest.raises(ArchoptError, match=refusal):
         search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300", "--min-steps", "100"))
 
 
@@ -59,3 +60,11 @@ def test_a_study_with_no_recorded_first_rung_takes_single_fidelity_workers(tmp_p
     halving = dataclasses.replace(config, budget=dataclasses.replace(config.budget, min_steps=100))
     with pytest.raises(ArchoptError, match="with --min-steps 300, but this worker was started with --min-steps 100"):
         fleet.join_study(halving)
+
+
+def test_a_resume_with_another_budget_names_every_flag_that_differs(tmp_path) -> None:
+    search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300", "--min-steps", "300", "--seed", "3"))
+    refusal = ("this run folder was started with --seed 3 --train-steps 300 --min-steps 300; a resumed run must use "
+               "the same, but got --seed 0 --train-steps 900 --min-steps 100.")
+    with pytest.raises(ArchoptError, match=refusal):
+        search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "900", "--min-steps", "100"))
