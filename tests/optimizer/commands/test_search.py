@@ -72,4 +72,5 @@ def test_a_resume_with_other_settings_is_refused_and_changes_nothing(tmp_path, s
     argv = search_argv(out, small_fashion_dir, "--trials", "2", "--no-progress")
     argv[argv.index("--train-steps") + 1] = "99"
     assert main(argv) == 2
-    assert "budget" in capsys.readouterr().err and (out / "trials.csv").read_text() == before
+    assert "started with --train-steps 15 --min-steps 15;" in capsys.readouterr().err
+    assert (out / "trials.csv").read_text() == before

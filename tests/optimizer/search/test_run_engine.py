@@ -19,7 +19,7 @@ def test_run_json_records_the_engine(tmp_path, engine) -> None:
 
 def test_a_resume_with_another_engine_is_refused(tmp_path) -> None:
     search_run.prepare_run_dir(search_plan(tmp_path, "--engine", "keras-tuner"))
-    with pytest.raises(ArchoptError, match="engine='keras-tuner'.*got 'optuna'"):
+    with pytest.raises(ArchoptError, match="started with --engine keras-tuner;.*but got --engine optuna\\."):
         search_run.prepare_run_dir(search_plan(tmp_path))
     search_run.prepare_run_dir(search_plan(tmp_path, "--engine", "keras-tuner"))  # the same engine resumes
 
@@ -31,7 +31,7 @@ def test_a_run_json_without_engine_is_an_optuna_run(tmp_path) -> None:
     del saved["engine"]  # written before run.json recorded it
     path.write_text(json.dumps(saved))
     search_run.prepare_run_dir(search_plan(tmp_path))
-    with pytest.raises(ArchoptError, match="engine='optuna'"):
+    with pytest.raises(ArchoptError, match="started with --engine optuna;.*but got --engine keras-tuner\\."):
         search_run.prepare_run_dir(search_plan(tmp_path, "--engine", "keras-tuner"))
 
 
