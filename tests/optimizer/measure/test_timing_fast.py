@@ -76,16 +76,19 @@ def test_training_state_matches_what_fit_builds(seed):
     assert logs[0]["loss"] == pytest.approx(logs[1]["loss"])
 
 
-@pytest.mark.parametrize("rounds", [3])
+@pytest.mark.parametrize("rounds", [5])
 def test_adaptive_loop_agrees_with_fixed_loop(seed, rounds):
-    """Interleaved on one real model, so the shared machine's drift hits both; medians of the rounds compared."""
+    """Interleaved on one real model, the two loops side by side in each round and taking turns to go first, so the
+    shared machine's drift hits both alike; the median of the rounds' ratios is compared. (A ratio of medians over 3
+    rounds failed CI once: the machine slowed from 1.9 to 3.2 ms a step within the test.)"""
     model = _cnn()
     x, y = _batches()
     fixed, adaptive = [], []
-    for _ in range(rounds):
-        fixed.append(measure_step_time(model, x=x, y=y, batch_size=BATCH, min_time_s=0.6, rel_error=None))
-        adaptive.append(measure_step_time(model, x=x, y=y, batch_size=BATCH, min_time_s=0.6, rel_error=0.02))
-    ratio = np.median([a.median_ms for a in adaptive]) / np.median([f.median_ms for f in fixed])
+    for r in range(rounds):
+        loops = [(fixed, None), (adaptive, 0.02)]
+        for out, rel_error in loops[:: 1 if r % 2 else -1]:
+            out.append(measure_step_time(model, x=x, y=y, batch_size=BATCH, min_time_s=0.6, rel_error=rel_error))
+    ratio = np.median([a.median_ms / f.median_ms for a, f in zip(adaptive, fixed)])
     assert 0.75 < ratio < 1.33, (ratio, [f.median_ms for f in fixed], [a.median_ms for a in adaptive])
     assert all(a.calls >= 5 and a.timed_s <= f.timed_s + 0.2 for a, f in zip(adaptive, fixed))
 
