@@ -24,8 +24,9 @@ from optuna.trial import TrialState
 
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
+from optimizer.study import run_config
 from optimizer.study.races import retry_concurrent
-from optimizer.study.run_config import FLAGS, MUST_MATCH, RunConfig
+from optimizer.study.run_config import RunConfig
 from optimizer.study.storage import fail_stale, is_shared, make_storage
 from optimizer.study.study import JUDGED, open_study
 from optimizer.trial.budget import Budget
@@ -33,7 +34,7 @@ from optimizer.trial.budget import Budget
 
 def settings_of(config: RunConfig) -> dict:
     """The settings that change what a trial measures, as the JSON values the study stores."""
-    return json.loads(json.dumps({field: config.to_dict()[field] for field in MUST_MATCH}))
+    return run_config.measured(config)
 
 
 def shares_study(config: RunConfig, *, run_dir: Path) -> bool:
@@ -72,8 +73,16 @@ def check_settings(study: optuna.Study, config: RunConfig) -> None:
     if missing and all(recorded[key] == own[key] for key in missing) and study.get_trials(deepcopy=False):
         print(f"archopt: study {study.study_name!r} had no recorded {', '.join(missing)}; it now keeps this "
               f"worker's, and its earlier trials are assumed to be measured with them.", file=sys.stderr)
-    for key, value in own.items():
-        _compare(key, recorded[key], value, study=study.study_name)
+    _refuse_other(run_config.flat({key: recorded[key] for key in own}), run_config.flat(own), study=study.study_name)
+
+
+def _refuse_other(recorded: dict, own: dict, *, study: str) -> None:
+    first = run_config.differing(recorded, own)[:1]  # one at a time: a changed --train-steps moves its rungs too
+    if first:
+        raise ArchoptError(
+            f"study {study!r} measures trials with {run_config.shown(recorded, first)}, but this worker was started "
+            f"with {run_config.shown(own, first)}; start it with the study's settings, or give it another --study."
+        )
 
 
 def _resolved(budget: object) -> object:
@@ -83,22 +92,6 @@ def _resolved(budget: object) -> object:
         return json.loads(json.dumps(dataclasses.asdict(Budget(**budget))))
     except (TypeError, ArchoptError):
         return budget
-
-
-def _compare(key: str, recorded: object, own: object, *, study: str) -> None:
-    if isinstance(recorded, dict) and isinstance(own, dict):  # the budget: name the field that differs
-        for field in dict.fromkeys([*own, *recorded]):  # Budget's order: --train-steps before --min-steps
-            _compare(field, recorded.get(field), own.get(field), study=study)
-    elif recorded != own:
-        flag = FLAGS.get(key, key)
-        raise ArchoptError(
-            f"study {study!r} measures trials with {flag} {_shown(recorded)}, but this worker was started with "
-            f"{flag} {_shown(own)}; start it with the study's settings, or give it another --study."
-        )
-
-
-def _shown(value: object) -> str:
-    return "(not set)" if value is None else str(value)
 
 
 class TrialGate:

@@ -57,8 +57,8 @@ def load(run_dir: Path) -> RunConfig:
 def check_resume(*, saved: RunConfig, new: RunConfig) -> None:
     """Refuse to mix trials measured under different settings in one study, naming every flag that differs, so the
     message says what to pass to resume (a changed default shows as the flags the run was started with)."""
-    old, now = _measuring(saved), _measuring(new)
-    differ = [key for key in old if old[key] != now[key]]
+    old, now = flat(measured(saved)), flat(measured(new))
+    differ = differing(old, now)
     if differ:
         raise ArchoptError(
             f"this run folder was started with {shown(old, differ)}; a resumed run must use the same, but got "
@@ -66,12 +66,26 @@ def check_resume(*, saved: RunConfig, new: RunConfig) -> None:
         )
 
 
+def measured(config: RunConfig) -> dict:
+    """The settings that change what a trial measures, as the JSON values a study records."""
+    return json.loads(json.dumps({field: config.to_dict()[field] for field in MUST_MATCH}))
+
+
+def flat(settings: dict) -> dict:
+    """``settings`` with the budget's fields one by one; a budget that is not a mapping (a record this archopt cannot
+    read) stays one value, so a comparison names it."""
+    budget = settings.get("budget")
+    if not isinstance(budget, dict):
+        return dict(settings)
+    return {**{key: value for key, value in settings.items() if key != "budget"}, **budget}
+
+
+def differing(old: dict, new: dict) -> list[str]:
+    """The keys whose values differ, in ``new``'s order (Budget's: --train-steps before --min-steps), then ``old``'s."""
+    return [key for key in dict.fromkeys([*new, *old]) if old.get(key) != new.get(key)]
+
+
 def shown(settings: dict, keys: list[str]) -> str:
     """'--train-steps 300 --min-steps 300': the flags that give ``settings``' values of ``keys``."""
-    return " ".join(f"{FLAGS.get(k, k)} {'(not set)' if settings[k] is None else settings[k]}" for k in keys)
-
-
-def _measuring(config: RunConfig) -> dict:
-    """The settings that change what a trial measures, the budget's fields one by one."""
-    data = {field: getattr(config, field) for field in MUST_MATCH if field != "budget"}
-    return {**data, **dataclasses.asdict(config.budget)}
+    values = {key: settings.get(key) for key in keys}
+    return " ".join(f"{FLAGS.get(k, k)} {'(not set)' if v is None else v}" for k, v in values.items())

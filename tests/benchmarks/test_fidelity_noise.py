@@ -1,0 +1,49 @@
+"""The noise benchmark reads a trial's knobs back from trials.csv and counts the seeds halving wins."""
+
+import optuna
+import pandas as pd
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from benchmarks.fidelity_noise import knobs, verdicts
+from optimizer.results.report import trials_frame
+
+DISTRIBUTIONS = {
+    "num_blocks": IntDistribution(1, 3),
+    "filters_2": IntDistribution(8, 64),
+    "dropout": FloatDistribution(0.0, 0.5),
+    "head": CategoricalDistribution(["gap", "flatten"]),
+}
+
+
+def _trial(number: int, params: dict) -> optuna.trial.FrozenTrial:
+    used = {k: DISTRIBUTIONS[k] for k in params}
+    trial = optuna.trial.create_trial(params=params, distributions=used, values=[0.8, 3.0])
+    trial.number = number
+    return trial
+
+
+def test_knobs_come_back_from_trials_csv_with_their_types(tmp_path) -> None:
+    deep = {"num_blocks": 2, "filters_2": 32, "dropout": 0.25, "head": "gap"}
+    shallow = {"num_blocks": 1, "dropout": 0.0, "head": "flatten"}  # no filters_2: a gap in its column
+    path = tmp_path / "trials.csv"
+    trials_frame([_trial(0, deep), _trial(1, shallow)], pareto={0}).to_csv(path, index=False)
+    trials = pd.read_csv(path)
+    assert trials["filters_2"].dtype == float  # what the gap does to the column
+    assert knobs(trials, 0) == deep
+    assert [type(v) for v in knobs(trials, 0).values()] == [int, int, float, str]  # Keras refuses numpy integers
+    assert knobs(trials, 1) == shallow
+
+
+def test_verdicts_count_the_seeds_halving_is_above_both() -> None:
+    frame = pd.DataFrame(
+        {
+            "method": ["halving", "single-300", "single-900"] * 2,
+            "seed": [0, 0, 0, 1, 1, 1],
+            "hv_retrain0": [0.87, 0.86, 0.86, 0.86, 0.87, 0.85],
+            "hv_mean": [0.87, 0.86, 0.86, 0.87, 0.86, 0.85],
+        }
+    )
+    assert verdicts(frame) == [
+        "hv_retrain0: halving above single-300, single-900 in 1 of 2 seeds",
+        "hv_mean: halving above single-300, single-900 in 2 of 2 seeds",
+    ]
