@@ -323,8 +323,6 @@ def reevaluate(setting: Setting, folder: Path) -> pd.DataFrame:
 
     from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import build_fn_for, load_split
-    from optimizer.trial.evaluation import compile_for_outputs, score
-    from optimizer.trial.objective import train
 
     path = folder / "reevaluated.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["trial"])
@@ -337,17 +335,25 @@ def reevaluate(setting: Setting, folder: Path) -> pd.DataFrame:
         for row in todo.itertuples():
             keras.utils.set_random_seed(setting.seed)
             model = rebuild(build, json.loads(row.params))
-            compile_for_outputs(model, split.x_train)
-            train(model, split, budget=config.budget, steps=setting.top_steps)
             result = {
                 "trial": row.trial,
                 "step_ms": row.step_ms,
                 "accuracy_run": row.accuracy,
-                "accuracy_top": score(model, split, batch_size=setting.batch_size),
+                "accuracy_top": top_rung_accuracy(setting, model, split=split),
             }
             done = pd.concat([done, pd.DataFrame([result])], ignore_index=True)
             done.to_csv(path, index=False)
     return done
+
+
+def top_rung_accuracy(setting: Setting, model, *, split) -> float:
+    """``model`` (freshly built) trained from scratch to the top rung and scored: part 2's re-evaluation, one place."""
+    from optimizer.trial.evaluation import compile_for_outputs, score
+    from optimizer.trial.objective import train
+
+    compile_for_outputs(model, split.x_train)
+    train(model, split, budget=setting.config().budget, steps=setting.top_steps)
+    return score(model, split, batch_size=setting.batch_size)
 
 
 def common_step_times(setting: Setting, runs: Path, members: dict[str, pd.DataFrame]) -> pd.DataFrame:

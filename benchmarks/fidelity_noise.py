@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.fidelity import Setting
+from benchmarks.fidelity import Setting, top_rung_accuracy
 from benchmarks.hypervolume import hypervolume
 
 
@@ -43,8 +43,6 @@ def retrain(setting: Setting, folder: Path, *, seed: int) -> pd.DataFrame:
 
     from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import build_fn_for, load_split
-    from optimizer.trial.evaluation import compile_for_outputs, score
-    from optimizer.trial.objective import train
 
     path = folder / f"reevaluated-retrain{seed}.csv"
     done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["trial", "accuracy_top"])
@@ -58,9 +56,7 @@ def retrain(setting: Setting, folder: Path, *, seed: int) -> pd.DataFrame:
             keras.utils.set_random_seed(seed)
             model = rebuild(build, knobs(trials, trial))
             _check_same(model, trials, trial)
-            compile_for_outputs(model, split.x_train)
-            train(model, split, budget=config.budget, steps=setting.top_steps)
-            row = {"trial": trial, "accuracy_top": score(model, split, batch_size=setting.batch_size)}
+            row = {"trial": trial, "accuracy_top": top_rung_accuracy(setting, model, split=split)}
             done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
             done.to_csv(path, index=False)
             print(f"{time.strftime('%H:%M:%S')} {folder.name} trial {trial} seed {seed}: {row['accuracy_top']}")

@@ -32,11 +32,6 @@ from optimizer.study.study import JUDGED, open_study
 from optimizer.trial.budget import Budget
 
 
-def settings_of(config: RunConfig) -> dict:
-    """The settings that change what a trial measures, as the JSON values the study stores."""
-    return run_config.measured(config)
-
-
 def shares_study(config: RunConfig, *, run_dir: Path) -> bool:
     """Whether other workers may run this study: a server database, or a SQLite file other than the run folder's own
     (several run folders given one ``--storage sqlite:///...``). Their samplers are then seeded per worker."""
@@ -65,7 +60,7 @@ def check_settings(study: optuna.Study, config: RunConfig) -> None:
     an archopt that did not record settings adopts the first joining worker's (said on stderr if it has trials).
     """
 
-    own = settings_of(config)
+    own = run_config.measured(config)
     missing = {key: value for key, value in own.items() if key not in study.user_attrs}
     if missing:
         retry_concurrent(lambda: insert_study_user_attrs(study, missing))

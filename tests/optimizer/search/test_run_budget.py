@@ -52,7 +52,7 @@ def test_a_run_folder_with_no_first_rung_resumes_as_single_fidelity(tmp_path) ->
 def test_a_study_with_no_recorded_first_rung_takes_single_fidelity_workers(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     config = search_plan(tmp_path, "--storage", url, "--train-steps", "300").config
-    old = fleet.settings_of(config)
+    old = run_config.measured(config)
     old["budget"]["min_steps"] = None
     study = optuna.create_study(study_name=config.study, storage=url, directions=["maximize", "minimize"])
     insert_study_user_attrs(study, old)

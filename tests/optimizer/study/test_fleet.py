@@ -20,7 +20,7 @@ from optimizer import cli
 from optimizer.defaults import TRAIN_STEPS
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
-from optimizer.study import fleet, races
+from optimizer.study import fleet, races, run_config
 from optimizer.study.run_config import RunConfig
 from optimizer.study.storage import make_storage, normalize_url
 from tests.pg import TINY_BUDGET, TINY_SPACE, postgres_server, trials, worker
@@ -120,7 +120,7 @@ def test_study_records_settings_and_refuses_another_seed_or_budget(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
     fleet.join_study(config(url, seed=1))
     recorded = optuna.load_study(study_name="race", storage=url).user_attrs
-    assert recorded == fleet.settings_of(config(url, seed=1)) and recorded["seed"] == 1
+    assert recorded == run_config.measured(config(url, seed=1)) and recorded["seed"] == 1
     before = snapshot(url)
     with pytest.raises(ArchoptError) as seed:
         fleet.join_study(config(url, seed=2))
