@@ -1,11 +1,11 @@
 """Export-schedule benchmark: what a cosine decay of the learning rate buys when `archopt export` retrains a trial.
 
 For each trial given, the architecture is rebuilt and retrained from scratch on the whole training split, as
-``archopt export --epochs N`` does, once with the model's own constant learning rate (export before this benchmark)
-and once with it decayed to 0 along a cosine (``optimizer.results.export.retrain``, export now); optionally also
-with a cosine from ``--peak`` instead of the model's own rate. Same seed, same data order; the variants take turns
-trial by trial. Prints the test accuracy of each (the test set is touched here only because these are the models a
-user would export: nothing is selected on it). Run it alone on the machine::
+``archopt export --epochs N --no-augment`` does, once with the model's own constant learning rate (export before
+this benchmark) and once with it decayed to 0 along a cosine (``optimizer.results.export.retrain`` without
+augmentation); optionally also with a cosine from ``--peak`` instead of the model's own rate. Same seed, same data
+order; the variants take turns trial by trial. Prints the test accuracy of each (the test set is touched here only
+because these are the models a user would export: nothing is selected on it). Run it alone on the machine::
 
     python -m benchmarks.export_schedule RUN_DIR --trials 143 180 --peak 3e-3 \\
         --out results/benchmarks/export_schedule.txt

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.hypervolume import MAX_STEP_MS, hypervolume
+from benchmarks.ledger import Ledger
 
 TINY_TIMING_S = 0.3
 
@@ -140,20 +141,17 @@ def run_candidates(setting: Setting, *, n: int, out: Path) -> pd.DataFrame:
     from optimizer.measure.device import configure_threads
     from optimizer.study.assemble import build_fn_for, load_split
 
-    path = out / "fidelity_candidates.csv"
-    frame = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["candidate"])
-    todo = [i for i in range(n) if i not in set(frame["candidate"])]
+    ledger = Ledger(out / "fidelity_candidates.csv", key="candidate")
+    todo = ledger.missing(range(n))
     if todo:
         configure_threads()
         dataset, split = load_split(setting.config())
         build = build_fn_for(setting.config(), dataset)
         for i in todo:
             start = time.monotonic()
-            row = measure_candidate(setting, i, split=split, build=build)
-            frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
-            frame.to_csv(path, index=False)
+            ledger.add(measure_candidate(setting, i, split=split, build=build))
             print(f"{time.strftime('%H:%M:%S')} candidate {i}: {time.monotonic() - start:.0f} s", flush=True)
-    return frame
+    return ledger.frame
 
 
 def rung_table(frame: pd.DataFrame, rungs: tuple[int, ...]) -> pd.DataFrame:
@@ -182,7 +180,10 @@ def rung_table(frame: pd.DataFrame, rungs: tuple[int, ...]) -> pd.DataFrame:
 
 
 def run_exports(setting: Setting, frame: pd.DataFrame, *, n: int, epochs: int, out: Path) -> pd.DataFrame:
-    """Test accuracy after retraining as `archopt export --epochs` does (whole training split), for the first ``n``."""
+    """Test accuracy after retraining as `archopt export --epochs --no-augment` does (whole training split).
+
+    For the first ``n`` candidates that reached the top rung.
+    """
     import keras
 
     from optimizer.results.export import retrain
@@ -190,11 +191,10 @@ def run_exports(setting: Setting, frame: pd.DataFrame, *, n: int, epochs: int, o
     from optimizer.study.assemble import build_fn_for, load_split
     from optimizer.trial.evaluation import accuracy
 
-    path = out / "fidelity_export.csv"
-    done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["candidate"])
+    ledger = Ledger(out / "fidelity_export.csv", key="candidate")
     top = f"accuracy_{setting.rungs[-1]}"
     chosen = frame[frame[top].notna()].head(n) if top in frame else frame.head(0)
-    todo = chosen[~chosen["candidate"].isin(done["candidate"])]
+    todo = ledger.pending(chosen)
     if len(todo):
         dataset, _ = load_split(setting.config())
         build = build_fn_for(setting.config(), dataset)
@@ -202,15 +202,13 @@ def run_exports(setting: Setting, frame: pd.DataFrame, *, n: int, epochs: int, o
             keras.utils.set_random_seed(setting.seed)
             model = rebuild(build, json.loads(row.params))
             retrain(model, dataset.x_train, dataset.y_train, batch_size=setting.batch_size, epochs=epochs, verbose=0)
-            result = {
+            ledger.add({
                 "candidate": row.candidate,
                 "epochs": epochs,
                 "validation_top_rung": getattr(row, top),
                 "test_accuracy": accuracy(model, dataset.x_test, dataset.y_test),
-            }
-            done = pd.concat([done, pd.DataFrame([result])], ignore_index=True)
-            done.to_csv(path, index=False)
-    return done
+            })
+    return ledger.frame
 
 
 # ---------------------------------------------------------------- part 2: front quality per wall clock
@@ -324,10 +322,8 @@ def reevaluate(setting: Setting, folder: Path) -> pd.DataFrame:
     from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import build_fn_for, load_split
 
-    path = folder / "reevaluated.csv"
-    done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["trial"])
-    members = front(run_trials(folder))
-    todo = members[~members["trial"].isin(done["trial"])]
+    ledger = Ledger(folder / "reevaluated.csv", key="trial")
+    todo = ledger.pending(front(run_trials(folder)))
     if len(todo):
         config = setting.config()
         dataset, split = load_split(config)
@@ -335,15 +331,13 @@ def reevaluate(setting: Setting, folder: Path) -> pd.DataFrame:
         for row in todo.itertuples():
             keras.utils.set_random_seed(setting.seed)
             model = rebuild(build, json.loads(row.params))
-            result = {
+            ledger.add({
                 "trial": row.trial,
                 "step_ms": row.step_ms,
                 "accuracy_run": row.accuracy,
                 "accuracy_top": top_rung_accuracy(setting, model, split=split),
-            }
-            done = pd.concat([done, pd.DataFrame([result])], ignore_index=True)
-            done.to_csv(path, index=False)
-    return done
+            })
+    return ledger.frame
 
 
 def top_rung_accuracy(setting: Setting, model, *, split) -> float:

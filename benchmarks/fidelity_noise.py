@@ -24,6 +24,7 @@ import pandas as pd
 
 from benchmarks.fidelity import Setting, top_rung_accuracy
 from benchmarks.hypervolume import hypervolume
+from benchmarks.ledger import Ledger
 
 
 def knobs(trials: pd.DataFrame, trial: int) -> dict:
@@ -44,10 +45,8 @@ def retrain(setting: Setting, folder: Path, *, seed: int) -> pd.DataFrame:
     from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import build_fn_for, load_split
 
-    path = folder / f"reevaluated-retrain{seed}.csv"
-    done = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["trial", "accuracy_top"])
-    members = pd.read_csv(folder / "reevaluated.csv")
-    todo = members[~members["trial"].isin(done["trial"])]
+    ledger = Ledger(folder / f"reevaluated-retrain{seed}.csv", key="trial", columns=["accuracy_top"])
+    todo = ledger.pending(pd.read_csv(folder / "reevaluated.csv"))
     if len(todo):
         trials, config = pd.read_csv(folder / "trials.csv"), setting.config()
         dataset, split = load_split(config)
@@ -55,15 +54,14 @@ def retrain(setting: Setting, folder: Path, *, seed: int) -> pd.DataFrame:
         for trial in todo["trial"]:
             keras.utils.set_random_seed(seed)
             model = rebuild(build, knobs(trials, trial))
-            _check_same(model, trials, trial)
-            row = {"trial": trial, "accuracy_top": top_rung_accuracy(setting, model, split=split)}
-            done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
-            done.to_csv(path, index=False)
-            print(f"{time.strftime('%H:%M:%S')} {folder.name} trial {trial} seed {seed}: {row['accuracy_top']}")
-    return done.astype({"trial": int})
+            check_same(model, trials, trial)
+            score = top_rung_accuracy(setting, model, split=split)
+            ledger.add({"trial": trial, "accuracy_top": score})
+            print(f"{time.strftime('%H:%M:%S')} {folder.name} trial {trial} seed {seed}: {score}")
+    return ledger.frame.astype({"trial": int})
 
 
-def _check_same(model, trials: pd.DataFrame, trial: int) -> None:
+def check_same(model, trials: pd.DataFrame, trial: int) -> None:
     """The rebuilt network must be the trial's: same parameter count as trials.csv recorded."""
     recorded = int(trials.loc[trials["trial"] == trial, "params"].iloc[0])
     if model.count_params() != recorded:

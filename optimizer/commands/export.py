@@ -18,13 +18,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--epochs", type=int, default=EXPORT_EPOCHS, help="epochs over the full training split (default: %(default)s)"
     )
+    p.add_argument(
+        "--augment", action=argparse.BooleanOptionalAction, default=True,
+        help="retrain with half the images mirrored left-right, drawn anew each epoch (Fashion-MNIST, CIFAR-10; "
+        "never MNIST) (default: %(default)s)",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from optimizer.results.export import export_trial
 
-    record = export_trial(args.run_dir, trial=args.trial, out=args.out, epochs=args.epochs)
+    record = export_trial(args.run_dir, trial=args.trial, out=args.out, epochs=args.epochs, augmented=args.augment)
     print(
         f"trial {record['trial']}: test accuracy {record['test_accuracy']:.4f} "
         f"after {record['epochs']} epochs; saved to {args.out}"

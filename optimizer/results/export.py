@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from optimizer.data.augment import Augmentation, augment, for_dataset
 from optimizer.defaults import EXPORT_EPOCHS
 from optimizer.errors import ArchoptError
 from optimizer.results.rebuild import complete_trial, open_run, rebuild_model
@@ -20,8 +21,13 @@ from optimizer.trial.evaluation import accuracy, compile_for_outputs, recompute_
 SAVED_MODEL_SIGNATURE = "serving_default"
 
 
-def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_EPOCHS) -> dict:
-    """Write a SavedModel, model.keras and archopt.json for trial ``trial``; returns the JSON record."""
+def export_trial(
+    run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_EPOCHS, augmented: bool = True
+) -> dict:
+    """Write a SavedModel, model.keras and archopt.json for trial ``trial``; returns the JSON record.
+
+    ``augmented`` retrains on the dataset's shifted (and, where classes allow, mirrored) images each epoch.
+    """
     if epochs <= 0:
         raise ArchoptError(f"`--epochs` must be a positive integer, but got {epochs!r}.")
     config, study = open_run(run_dir)
@@ -31,7 +37,11 @@ def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_E
     keras.utils.set_random_seed(config.seed)
     model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
     # The full training split (training + validation images): selection is over; only the test set is held back.
-    schedule = retrain(model, dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs)
+    augmentation = for_dataset(config.dataset) if augmented else None
+    schedule = retrain(
+        model, dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs,
+        augmentation=augmentation, seed=config.seed,
+    )
     record = _record(config, frozen, epochs=epochs, test_accuracy=accuracy(model, dataset.x_test, dataset.y_test))
     record |= schedule | step_time_record(study, frozen)
     save(model, out)
@@ -40,18 +50,31 @@ def export_trial(run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_E
 
 
 def retrain(
-    model: keras.Model, x: np.ndarray, y: np.ndarray, *, batch_size: int, epochs: int, verbose: int = 2
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    batch_size: int,
+    epochs: int,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+    verbose: int = 2,
 ) -> dict:
-    """Train a freshly built ``model`` as an export does; returns its learning-rate schedule for the record.
+    """Train a freshly built ``model`` as an export does; returns its schedule and augmentation for the record.
 
-    The loss is chosen for what the model outputs, the learning rate decays to 0 along a cosine over the whole run, and
-    the batch-norm statistics are recomputed for the final weights (training images only).
+    The loss is chosen for what the model outputs, the learning rate decays to 0 along a cosine over the whole run,
+    each epoch sees freshly augmented images (``augmentation``, drawn from ``seed``; None trains on ``x`` as it is), and
+    the batch-norm statistics are recomputed for the final weights on the unaugmented training images.
     """
     compile_for_outputs(model, x)
-    schedule = decay_learning_rate(model, steps=epochs * math.ceil(len(x) / batch_size))
-    model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=verbose)
+    record = decay_learning_rate(model, steps=epochs * math.ceil(len(x) / batch_size))
+    rng = np.random.default_rng(seed)
+    for epoch in range(epochs):
+        images = x if augmentation is None else augment(x, augmentation=augmentation, rng=rng)
+        # One epoch per fit so each sees new copies; the cosine follows the optimizer's step count across the calls.
+        model.fit(images, y, batch_size=batch_size, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose)
     recompute_batch_norm(model, x, batch_size=batch_size)
-    return schedule
+    return record | {"augmentation": augmentation.describe() if augmentation else "none"}
 
 
 def decay_learning_rate(model: keras.Model, *, steps: int) -> dict:

@@ -33,6 +33,14 @@ def test_export_writes_a_saved_model_a_keras_file_and_a_record(exported, tiny_ru
     assert timings == pytest.approx((row["step_time_ms"], row["step_time_first_ms"]))
     assert record["step_time_source"] == "re-timed"
     assert record["learning_rate_schedule"].startswith("cosine decay to 0 over ")
+    assert record["augmentation"] == "random left-right flips of half the images, drawn anew each epoch"
+
+
+def test_no_augment_retrains_on_the_images_as_they_are(tiny_run, tmp_path) -> None:
+    trial = int(pd.read_csv(tiny_run / "pareto.csv")["trial"].iloc[0])
+    argv = ["export", str(tiny_run), "--trial", str(trial), "--out", str(tmp_path / "m"), "--epochs", "1"]
+    assert main([*argv, "--no-augment"]) == 0
+    assert json.loads((tmp_path / "m" / "archopt.json").read_text())["augmentation"] == "none"
 
 
 def test_the_serving_signature_returns_what_the_keras_model_predicts(exported, seed) -> None:

@@ -1,0 +1,29 @@
+"""A benchmark's finished rows in a CSV written after each one: an interrupted benchmark resumes where it was."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+
+class Ledger:
+    """The rows already in ``path``, keyed by the column ``key``; ``add`` appends one and writes the file at once."""
+
+    def __init__(self, path: Path, *, key: str, columns: Iterable[str] = ()) -> None:
+        self.path, self.key = path, key
+        self.frame = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=[key, *columns])
+
+    def missing(self, keys: Iterable) -> list:
+        """The ``keys`` that have no row yet, in their order."""
+        done = set(self.frame[self.key])
+        return [k for k in keys if k not in done]
+
+    def pending(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``frame`` whose ``key`` has no row yet."""
+        return frame[~frame[self.key].isin(self.frame[self.key])]
+
+    def add(self, row: dict) -> None:
+        self.frame = pd.concat([self.frame, pd.DataFrame([row])], ignore_index=True)
+        self.frame.to_csv(self.path, index=False)
