@@ -14,6 +14,7 @@ per variant; variants take turns trial by trial. Run it alone on the machine::
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 
@@ -31,8 +32,13 @@ VARIANTS: dict[str, Augmentation | None] = {
 }
 
 
-def retrained(trials: pd.DataFrame, *, trial: int, variant: str, epochs: int, holdout: int, test: bool) -> dict:
-    """Accuracy of ``trial`` retrained with ``variant``: on the held-out images, or (``test``) on the test set."""
+def retrained(
+    trials: pd.DataFrame, *, trial: int, variant: str, epochs: int, holdout: int, test: bool, seed: int = 0
+) -> dict:
+    """Accuracy of ``trial`` retrained with ``variant``: on the held-out images, or (``test``) on the test set.
+
+    ``seed`` seeds the initial weights, the data order and the augmentation draws; the held-out images stay the same.
+    """
     import keras
 
     from optimizer.data.datasets import load_dataset, split_validation
@@ -47,13 +53,13 @@ def retrained(trials: pd.DataFrame, *, trial: int, variant: str, epochs: int, ho
         (data.x_train, data.y_train, data.x_test, data.y_test) if test
         else (split.x_train, split.y_train, split.x_val, split.y_val)
     )
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     model = rebuild(load_space("default", input_shape=data.input_shape, num_classes=10), knobs(trials, trial))
     check_same(model, trials, trial)
     start = time.perf_counter()
-    retrain(model, x, y, batch_size=64, epochs=epochs, augmentation=VARIANTS[variant], verbose=0)
+    retrain(model, x, y, batch_size=64, epochs=epochs, augmentation=VARIANTS[variant], seed=seed, verbose=0)
     scored_on = "test" if test else f"holdout{holdout}"
-    return {"trial": trial, "variant": variant, scored_on: round(accuracy(model, x_score, y_score), 4),
+    return {"trial": trial, "variant": variant, "seed": seed, scored_on: round(accuracy(model, x_score, y_score), 4),
             "seconds": round(time.perf_counter() - start)}
 
 
@@ -65,18 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--holdout", type=int, default=10000)
     parser.add_argument("--test", action="store_true", help="train on the whole training split, score the test set")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one retraining per seed and variant")
     parser.add_argument("--out", type=Path, default=None, help="append the lines to this file")
     args = parser.parse_args(argv)
     trials = pd.read_csv(args.trials_csv)
-    for trial in args.trials:
-        for variant in args.variants:
-            row = retrained(trials, trial=trial, variant=variant, epochs=args.epochs, holdout=args.holdout,
-                            test=args.test)
-            line = f"{args.trials_csv.parent.name} " + " ".join(f"{k}={v}" for k, v in row.items())
-            print(line, flush=True)
-            if args.out:
-                with args.out.open("a") as f:
-                    f.write(line + "\n")
+    for trial, seed, variant in itertools.product(args.trials, args.seeds, args.variants):
+        row = retrained(trials, trial=trial, variant=variant, epochs=args.epochs, holdout=args.holdout,
+                        test=args.test, seed=seed)
+        line = f"{args.trials_csv.parent.name} " + " ".join(f"{k}={v}" for k, v in row.items())
+        print(line, flush=True)
+        if args.out:
+            with args.out.open("a") as f:
+                f.write(line + "\n")
     return 0
 
 

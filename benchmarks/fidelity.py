@@ -461,45 +461,42 @@ def verdict(final: pd.DataFrame, curve: pd.DataFrame, *, short: str) -> list[str
 # ---------------------------------------------------------------- command line
 
 
+def add_setting_arguments(parser: argparse.ArgumentParser, *, top_steps: int) -> None:
+    """The flags of a ``Setting``, shared with ``fidelity_noise`` so that both scripts run one protocol."""
+    parser.add_argument("--space", default="default")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and of parts 0-1's candidates")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--min-steps", type=int, default=100)
+    parser.add_argument("--eta", type=int, default=3)
+    parser.add_argument("--top-steps", type=int, default=top_steps)
+    parser.add_argument("--short-steps", type=int, default=300)
+    parser.add_argument("--train-size", type=int, default=20000)
+    parser.add_argument("--val-size", type=int, default=5000)
+    parser.add_argument("--timing-s", type=float, default=1.0)
+
+
+def setting_from(args: argparse.Namespace) -> Setting:
+    return Setting(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Setting)})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--parts", default="012", help="which parts to run: 0 and 1 share their runs (default: %(default)s)"
     )
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
-    parser.add_argument("--space", default="default")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split and of parts 0-1's candidates")
+    add_setting_arguments(parser, top_steps=2700)
     parser.add_argument("--candidates", type=int, default=40)
     parser.add_argument("--export-candidates", type=int, default=8)
     parser.add_argument("--export-epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--min-steps", type=int, default=100)
-    parser.add_argument("--eta", type=int, default=3)
-    parser.add_argument("--top-steps", type=int, default=2700)
-    parser.add_argument("--short-steps", type=int, default=300)
-    parser.add_argument("--train-size", type=int, default=20000)
-    parser.add_argument("--val-size", type=int, default=5000)
-    parser.add_argument("--timing-s", type=float, default=1.0)
     parser.add_argument(
         "--budget-s", type=float, default=1800.0, help="wall clock of each part-2 run (default: %(default)s)"
     )
     parser.add_argument("--every-s", type=float, default=None, help="hypervolume checkpoints (default: budget / 30)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args(argv)
-    setting = Setting(
-        space=args.space,
-        data_dir=args.data_dir,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        min_steps=args.min_steps,
-        eta=args.eta,
-        top_steps=args.top_steps,
-        short_steps=args.short_steps,
-        train_size=args.train_size,
-        val_size=args.val_size,
-        timing_s=args.timing_s,
-    )
+    setting = setting_from(args)
     args.out.mkdir(parents=True, exist_ok=True)
     report = []
     if "0" in args.parts or "1" in args.parts:

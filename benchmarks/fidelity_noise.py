@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.fidelity import Setting, top_rung_accuracy
+from benchmarks.fidelity import Setting, add_setting_arguments, setting_from, top_rung_accuracy
 from benchmarks.hypervolume import hypervolume
 from benchmarks.ledger import Ledger
 
@@ -101,13 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, required=True, help="part 2's run folders and common_step_times CSVs")
     parser.add_argument("--retrain-seeds", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--seed", type=int, default=0, help="the fidelity benchmark's --seed (its split)")
-    parser.add_argument("--top-steps", type=int, default=900)
-    parser.add_argument("--space", default="default")
-    parser.add_argument("--data-dir", default=None)
+    add_setting_arguments(parser, top_steps=900)  # part 2's setting: the fidelity benchmark's own flags
     args = parser.parse_args(argv)
-    setting = Setting(space=args.space, data_dir=args.data_dir, seed=args.seed, batch_size=64, min_steps=100, eta=3,
-                      top_steps=args.top_steps, short_steps=300, train_size=20000, val_size=5000, timing_s=1.0)
+    setting = setting_from(args)
     from optimizer.measure.device import configure_threads
 
     configure_threads()

@@ -26,7 +26,8 @@ def export_trial(
 ) -> dict:
     """Write a SavedModel, model.keras and archopt.json for trial ``trial``; returns the JSON record.
 
-    ``augmented`` retrains on the dataset's shifted (and, where classes allow, mirrored) images each epoch.
+    ``augmented`` retrains with the dataset's augmentation (``optimizer.data.augment``: flips for clothes and
+    CIFAR-10, nothing for digits).
     """
     if epochs <= 0:
         raise ArchoptError(f"`--epochs` must be a positive integer, but got {epochs!r}.")

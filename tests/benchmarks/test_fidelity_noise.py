@@ -47,3 +47,17 @@ def test_verdicts_count_the_seeds_halving_is_above_both() -> None:
         "hv_retrain0: halving above single-300, single-900 in 1 of 2 seeds",
         "hv_mean: halving above single-300, single-900 in 2 of 2 seeds",
     ]
+
+
+def test_the_noise_script_reads_part_2s_setting_from_fidelitys_own_flags() -> None:
+    import argparse
+
+    from benchmarks.fidelity import Setting, add_setting_arguments, setting_from
+
+    parser = argparse.ArgumentParser()
+    add_setting_arguments(parser, top_steps=900)
+    assert setting_from(parser.parse_args([])) == Setting(
+        space="default", data_dir=None, seed=0, batch_size=64, min_steps=100, eta=3, top_steps=900, short_steps=300,
+        train_size=20000, val_size=5000, timing_s=1.0,
+    )
+    assert setting_from(parser.parse_args(["--seed", "1", "--top-steps", "2700"])).top_steps == 2700
