@@ -121,3 +121,10 @@ def one_line_error(capsys, argv: list[str]) -> str:
     assert code != 0 and "Traceback" not in err, err
     assert len(errors) == 1, err
     return errors[0]
+
+
+# Knobs of a one-block network of the default space, where `downsample` changes nothing (nothing to shrink between).
+ONE_BLOCK = dict(
+    first_stride=2, first_kernel=3, num_blocks=1, filters_1=16, kernel_size=3, factorization="none",
+    batch_norm=False, convs_per_block=1, downsample="max", head="gap", dense_units=0, dropout=0.0,
+)

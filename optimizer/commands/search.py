@@ -15,8 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--space", default="default", help="'default', path/to/file.py:Name or package.module:Name")
     p.add_argument("--sampler", default=None, help="tpe, nsga2, gp or random (default: tpe)")
     p.add_argument("--trials", default=None,
-                   help="stop once the study holds this many complete trials, those stopped at a rung included "
-                        f"(default: {TRIALS} without --timeout, no limit with one)")
+                   help="stop once the study holds this many complete trials, those stopped at a rung and "
+                        f"repeats included (default: {TRIALS} without --timeout, no limit with one)")
     p.add_argument("--timeout", help="stop starting trials after this long: 90, 30m, 8h, 1h30m")
     p.add_argument("--out", help="run folder (default: results/<dataset>-<space>)")
     p.add_argument("--storage", help="Optuna storage URL (default: sqlite:///<out>/study.db)")

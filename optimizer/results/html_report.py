@@ -26,6 +26,7 @@ from optimizer.errors import first_line
 from optimizer.results.front import LEADING, METRICS, pareto_frame
 from optimizer.study.storage import redact
 from optimizer.study.study import METRIC_NAMES
+from optimizer.trial.repeats import is_repeat
 
 FILE = "report.html"
 # Rewritten at most every 5 minutes during a search (the CSVs: every 10 s), always when the search ends.
@@ -300,8 +301,9 @@ def _states(study: optuna.Study, frame: pd.DataFrame) -> str:
     if not finished:
         return "<p>No finished trial yet.</p>"
     figure = go.Figure()
-    for state, color in (("COMPLETE", "#2ca02c"), ("PRUNED", "#ff7f0e"), ("FAIL", "#d62728")):
-        times = sorted(t.datetime_complete for t in finished if t.state.name == state)
+    kinds = (("COMPLETE", "#2ca02c"), ("PRUNED", "#ff7f0e"), ("REPEAT", "#7f7f7f"), ("FAIL", "#d62728"))
+    for state, color in kinds:  # a repeat ends PRUNED untrained: drawn apart from candidates halving stopped
+        times = sorted(t.datetime_complete for t in finished if ("REPEAT" if is_repeat(t) else t.state.name) == state)
         if times:
             figure.add_trace(
                 go.Scatter(

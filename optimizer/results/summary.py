@@ -19,7 +19,10 @@ def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
     states = frame["state"].value_counts() if len(frame) else pd.Series(dtype=int)
     complete = int(states.get("COMPLETE", 0))
     print(f"{len(frame)} trials in {run_dir}: {complete} complete, {int(states.get('FAIL', 0))} failed.")
-    _print_rungs(frame, pruned=int(states.get("PRUNED", 0)))
+    repeats = int(frame["repeat_of"].notna().sum()) if "repeat_of" in frame else 0
+    if repeats:
+        print(f"{repeats} repeated an earlier trial's architecture and took its result, untrained (column repeat_of).")
+    _print_rungs(frame, pruned=int(states.get("PRUNED", 0)) - repeats)
     if complete == 0:
         reasons = frame.get("fail_reason", pd.Series(dtype=str)).dropna()
         why = reasons.mode().iloc[0] if len(reasons) else "no candidate was tried"

@@ -169,7 +169,7 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     gate = TrialGate(target=plan.n_trials, timeout=plan.timeout)
     callbacks = [
         lambda s, t: fail_stale(s), lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True),
-        studies.stop_at(plan.n_trials), studies.stop_when_hopeless, bar.update, gate,
+        studies.stop_at(plan.n_trials), studies.stop_when_hopeless, studies.stop_when_exhausted, bar.update, gate,
     ]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -193,17 +193,21 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
         return supervisor.EXIT_MORE
     finished = _finish(study, objective, plan=plan)
     frame = frame if finished is None else finished
+    if studies.exhausted(study):
+        print(f"The search stopped early: its last {studies.EXHAUSTED_AFTER_REPEATS} candidates all repeated earlier "
+              "ones, so the sampler finds nothing new in this space; widen the space to search on.")
     print_summary(frame, run_dir=plan.run_dir)
     return 0
 
 
 def _search_goes_on(study, *, plan: Plan) -> bool:
-    """Whether this worker stopped only at its quota: trials to go, time left, and not every candidate failing."""
+    """Whether this worker stopped only at its quota: trials to go, time left, not every candidate failing, and not
+    only repeats proposed."""
     complete, failed = studies.count(study, TrialState.COMPLETE), studies.count(study, TrialState.FAIL)
     hopeless = complete == 0 and failed >= studies.GIVE_UP_AFTER_FAILURES
     complete = studies.count(study, *studies.JUDGED)
     left = supervisor.remaining_timeout(None)  # None: no --timeout
-    return complete < plan.n_trials and (left is None or left > 1.0) and not hopeless
+    return complete < plan.n_trials and (left is None or left > 1.0) and not hopeless and not studies.exhausted(study)
 
 
 def _finish(study, objective, *, plan: Plan):

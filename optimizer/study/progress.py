@@ -11,6 +11,7 @@ from optuna.trial import TrialState
 from optimizer.defaults import NO_TRIAL_LIMIT
 from optimizer.errors import CandidateFailed
 from optimizer.trial.halving import rung_counts
+from optimizer.trial.repeats import is_repeat
 
 
 class ProgressBar:
@@ -30,7 +31,10 @@ class ProgressBar:
         judged = states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED)
         self.bar.n = judged if self.bar.total is None else min(judged, self.bar.total)
         postfix = {"failed": states.count(TrialState.FAIL)}
-        if states.count(TrialState.PRUNED):  # successive halving: how many candidates each rung has seen
+        repeats = sum(map(is_repeat, trials))
+        if repeats:
+            postfix["repeats"] = repeats
+        if states.count(TrialState.PRUNED) > repeats:  # successive halving: how many candidates each rung has seen
             postfix["rungs"] = rung_counts(trials)
         if self.timeout:
             postfix["time_left"] = f"{max(0.0, self.timeout - (time.monotonic() - self.start)) / 60:.0f}m"

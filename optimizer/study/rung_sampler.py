@@ -23,6 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optimizer.study.shown import ShownTrialsSampler
 from optimizer.trial.halving import accuracy_key
+from optimizer.trial.repeats import is_repeat
 
 
 def shown_as_scored(trial: FrozenTrial) -> FrozenTrial:
@@ -40,11 +41,13 @@ def shown_as_scored(trial: FrozenTrial) -> FrozenTrial:
 
 
 def scored_at_rungs(trials: list[FrozenTrial]) -> list[FrozenTrial]:
-    return [shown_as_scored(t) for t in trials]
+    """Every trial but repeats (they carry nothing new: optimizer.trial.repeats), stopped ones shown as scored."""
+    return [shown_as_scored(t) for t in trials if not is_repeat(t)]
 
 
 class RungAwareSampler(ShownTrialsSampler):
-    """``base``, but every candidate successive halving stopped counts as scored at its last rung."""
+    """``base``, but every candidate successive halving stopped counts as scored at its last rung, and repeats of
+    earlier candidates do not count at all."""
 
     def __init__(self, base: optuna.samplers.BaseSampler) -> None:
         super().__init__(base, shown=scored_at_rungs)

@@ -10,10 +10,14 @@ from optuna.trial import TrialState
 from optimizer.errors import ArchoptError, first_line
 from optimizer.study.races import retry_concurrent
 from optimizer.study.storage import redact
+from optimizer.trial.repeats import is_repeat
 
 DIRECTIONS = ("maximize", "minimize")
 METRIC_NAMES = ("accuracy", "step_time_ms")
 GIVE_UP_AFTER_FAILURES = 25
+# Repeats in a row after which a search ends: its sampler finds nothing new (a small space seen whole). At a fifth of
+# trials repeating, as in long runs of the default space, 200 in a row has a chance of 0.2**200.
+EXHAUSTED_AFTER_REPEATS = 200
 # Candidates fully judged: trained to the top rung (COMPLETE) or stopped at a lower one by successive halving (PRUNED).
 JUDGED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -53,3 +57,16 @@ def stop_when_hopeless(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> 
 def stop_at(n_complete: int) -> Callable:
     """Stop once the study holds ``n_complete`` judged candidates (complete or stopped at a rung), in every worker."""
     return optuna.study.MaxTrialsCallback(n_complete, states=JUDGED)
+
+
+def exhausted(study: optuna.Study) -> bool:
+    """Whether the last ``EXHAUSTED_AFTER_REPEATS`` judged trials all repeated earlier ones."""
+    last = study.get_trials(deepcopy=False, states=JUDGED)[-EXHAUSTED_AFTER_REPEATS:]
+    return len(last) == EXHAUSTED_AFTER_REPEATS and all(map(is_repeat, last))
+
+
+def stop_when_exhausted(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Stop a search whose sampler only proposes networks it has judged: each repeat costs a build, and a night of
+    them would fill the storage with nothing new."""
+    if exhausted(study):
+        study.stop()

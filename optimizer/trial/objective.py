@@ -19,7 +19,7 @@ from optimizer.measure.costs import total_macs
 from optimizer.measure.timing import StepTime, build_training_state, measure_step_time, peak_gflops, time_train_steps
 from optimizer.space.candidate import BuildFn, build_candidate
 from optimizer.space.hparams import OptunaHyperParameters
-from optimizer.trial import halving
+from optimizer.trial import halving, repeats
 from optimizer.trial.attrs import set_user_attrs
 from optimizer.trial.budget import Budget
 from optimizer.trial.clock import TrialClock
@@ -72,6 +72,7 @@ class Objective:
                 # process.
                 model = build_candidate(deferred_build(self.build), OptunaHyperParameters(trial))
                 attrs.update(model_costs(model))
+                self.skip_repeat(trial, model, attrs)
                 attrs["memory_mb"] = round(memory.check_fits(model, batch_size=self.budget.batch_size) / 2**20, 1)
                 self.screen(attrs["macs"])
             _flush(trial, attrs)
@@ -114,6 +115,16 @@ class Objective:
             attrs |= clock.attrs()
             self.last_end = time.perf_counter()
             _flush(trial, attrs | {f"{k}_s": v for k, v in phases.items()})
+
+    def skip_repeat(self, trial: Any, model: keras.Model, attrs: dict) -> None:
+        """Stop ``trial`` before any step runs if it repeats a judged trial (``optimizer.trial.repeats``)."""
+        architecture = repeats.architecture_key(model)
+        if architecture is not None:
+            attrs[repeats.ARCHITECTURE] = architecture
+        earlier = repeats.earlier_trial(trial, architecture=architecture, device=attrs.get("device"))
+        if earlier is not None:
+            attrs[repeats.REPEAT_OF] = earlier.number
+            raise repeats.answered(earlier)
 
     def screen(self, macs: int) -> None:
         """Turn away, before any step runs, a candidate that even this machine's matmul peak cannot run in time.

@@ -1,0 +1,82 @@
+"""Candidates the study has already judged: answered from the earlier trial instead of trained again.
+
+A sampler that has found a good region proposes its knobs again: in three long runs 12-21% of trials repeated an
+earlier trial's knobs exactly (README), and each repeat spent a full trial re-measuring training noise on an
+architecture the study already knew. A repeat is now recognized right after its build, before any step runs, and ends
+PRUNED with ``repeat_of`` naming the earlier trial, whose result stands for both; samplers do not see it (it carries no
+new information, and a duplicate in TPE's good group would pull the sampler further toward proposing it again).
+
+Two trials repeat each other when, on the same device class, they sampled the same knobs, or built the same network:
+the same layers, wiring and compile settings, told apart by ``architecture_key``. The second catches knobs that
+change nothing (the default space's ``downsample`` with one block), but only for networks that Keras' own layers
+describe completely; a custom layer's ``get_config`` may leave out what makes it differ, so such a network is matched
+on its knobs alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+REPEAT_OF = "repeat_of"
+ARCHITECTURE = "architecture"
+
+# Keras layers whose config holds Python code or closures rather than a description: never matched on their config.
+_OPAQUE = ("Lambda", "TFSMLayer")
+
+
+def architecture_key(model: Any) -> str | None:
+    """A digest of ``model``'s layers, wiring, optimizer and loss; None when its config may not describe it fully."""
+    import keras  # here, not at the top: the supervisor and the CLI read ``is_repeat`` without loading TensorFlow
+
+    if not _described_by_config(model):
+        return None
+    loss = model.loss
+    if not (loss is None or isinstance(loss, str)):
+        if not getattr(loss, "__module__", type(loss).__module__).startswith("keras."):
+            return None  # a loss of the space's own, say a lambda: its serialization may not tell two apart
+        loss = keras.losses.serialize(loss)
+    optimizer = model.optimizer.get_config() if getattr(model, "optimizer", None) is not None else None
+    try:
+        text = json.dumps({"model": model.get_config(), "optimizer": optimizer, "loss": loss}, sort_keys=True)
+    except (TypeError, ValueError):  # something in the config that JSON cannot hold: no key rather than a guess
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _described_by_config(layer: Any) -> bool:
+    """Whether ``layer`` and every layer inside it are Keras' own classes, whose configs hold all their settings."""
+    cls = type(layer)
+    if not cls.__module__.startswith("keras.") or cls.__name__ in _OPAQUE:
+        return False
+    return all(_described_by_config(inner) for inner in getattr(layer, "layers", []))
+
+
+def earlier_trial(trial: Any, *, architecture: str | None, device: Any) -> FrozenTrial | None:
+    """The first judged trial, not itself a repeat, that ``trial`` repeats on the same device class; else None.
+
+    A trial without a study (a FixedTrial: a baseline, an export, a KerasTuner trial) repeats nothing.
+    """
+    study = getattr(trial, "study", None)
+    if study is None:
+        return None
+    for earlier in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        attrs = earlier.user_attrs
+        if REPEAT_OF in attrs or str(attrs.get("device", "")) != str(device or ""):
+            continue
+        if earlier.params == trial.params or (architecture is not None and attrs.get(ARCHITECTURE) == architecture):
+            return earlier
+    return None
+
+
+def answered(earlier: FrozenTrial) -> optuna.TrialPruned:
+    """The stop of a repeat: nothing trained, the earlier trial's result stands."""
+    return optuna.TrialPruned(f"repeats trial {earlier.number}'s architecture: its result stands, nothing trained.")
+
+
+def is_repeat(trial: FrozenTrial) -> bool:
+    return REPEAT_OF in trial.user_attrs
