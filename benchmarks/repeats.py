@@ -41,18 +41,25 @@ def architectures(trials: pd.DataFrame) -> pd.Series:
     return pd.Series(keys, name="architecture")
 
 
-def figures(run: Path) -> dict:
-    """One run's line: trials, repeats and their seconds, distinct networks, front hypervolume."""
-    trials = pd.read_csv(run / "trials.csv")
+def counts(trials: pd.DataFrame) -> dict:
+    """Trials, judged, repeats and their seconds, distinct networks, and the repeats a run answered itself."""
     judged = trials[trials["state"].isin(JUDGED)].sort_values("trial")
     keys = architectures(judged).reindex(judged["trial"]).to_numpy()
     device = judged["device"].astype(str).to_numpy() if "device" in judged else [""] * len(judged)
     repeat = pd.Series(list(zip(device, keys))).duplicated().to_numpy()
-    complete = trials[trials["state"] == "COMPLETE"]
     return {
-        "run": run.name, "trials": len(trials), "judged": len(judged), "repeats": int(repeat.sum()),
+        "trials": len(trials), "judged": len(judged), "repeats": int(repeat.sum()),
         "repeat_s": round(float(judged["duration_s"][repeat].sum())), "all_s": round(float(trials["duration_s"].sum())),
         "distinct": int((~repeat).sum()), "answered": int(judged.get("repeat_of", pd.Series()).notna().sum()),
+    }
+
+
+def figures(run: Path) -> dict:
+    """One run's line: its counts, and its front's hypervolume and best accuracy."""
+    trials = pd.read_csv(run / "trials.csv")
+    complete = trials[trials["state"] == "COMPLETE"]
+    return {
+        "run": run.name, **counts(trials),
         "hypervolume": round(hypervolume(complete["accuracy"], complete["step_time_ms"]), 4),
         "best_accuracy": round(float(complete["accuracy"].max()), 4),
     }
