@@ -1,10 +1,11 @@
 """Candidates the study has already judged: answered from the earlier trial instead of trained again.
 
-A sampler that has found a good region proposes its knobs again: in three long runs 12-21% of trials repeated an
-earlier trial's knobs exactly (README), and each repeat spent a full trial re-measuring training noise on an
-architecture the study already knew. A repeat is now recognized right after its build, before any step runs, and ends
-PRUNED with ``repeat_of`` naming the earlier trial, whose result stands for both; samplers do not see it (it carries no
-new information, and a duplicate in TPE's good group would pull the sampler further toward proposing it again).
+A sampler that has found a good region proposes its networks again: the committed 2-hour runs spent a third of their
+time on trials that rebuilt an earlier trial's network (README, ``benchmarks/repeats.py``), each re-measuring
+training noise on an architecture the study already knew. A repeat is now recognized right after its build, before
+any step runs, and ends PRUNED with ``repeat_of`` naming the earlier trial, whose result stands for both; samplers do
+not see it (it carries no new information, and a duplicate in TPE's good group would pull the sampler further toward
+proposing it again).
 
 Two trials repeat each other when, on the same device class, they sampled the same knobs, or built the same network:
 the same layers, wiring and compile settings, told apart by ``architecture_key``. The second catches knobs that
