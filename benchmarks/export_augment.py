@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.fidelity_noise import check_same, knobs
+from benchmarks.ledger import log_line
 from optimizer.data.augment import Augmentation
 
 VARIANTS: dict[str, Augmentation | None] = {
@@ -78,11 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     for trial, seed, variant in itertools.product(args.trials, args.seeds, args.variants):
         row = retrained(trials, trial=trial, variant=variant, epochs=args.epochs, holdout=args.holdout,
                         test=args.test, seed=seed)
-        line = f"{args.trials_csv.parent.name} " + " ".join(f"{k}={v}" for k, v in row.items())
-        print(line, flush=True)
-        if args.out:
-            with args.out.open("a") as f:
-                f.write(line + "\n")
+        log_line(row, out=args.out, prefix=f"{args.trials_csv.parent.name} ")
     return 0
 
 

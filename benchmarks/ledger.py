@@ -1,4 +1,5 @@
-"""A benchmark's finished rows in a CSV written after each one: an interrupted benchmark resumes where it was."""
+"""A benchmark's finished rows in a CSV written after each one (an interrupted benchmark resumes where it was), and its
+printed `key=value` lines, appended to a log."""
 
 from __future__ import annotations
 
@@ -27,3 +28,13 @@ class Ledger:
     def add(self, row: dict) -> None:
         self.frame = pd.concat([self.frame, pd.DataFrame([row])], ignore_index=True)
         self.frame.to_csv(self.path, index=False)
+
+
+def log_line(row: dict, *, out: Path | None, prefix: str = "") -> str:
+    """Print ``row`` as one ``key=value`` line (after ``prefix``), append it to ``out`` if given, and return it."""
+    line = prefix + " ".join(f"{k}={v}" for k, v in row.items())
+    print(line, flush=True)
+    if out:
+        with out.open("a") as f:
+            f.write(line + "\n")
+    return line

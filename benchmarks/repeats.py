@@ -19,6 +19,7 @@ import pandas as pd
 
 from benchmarks.fidelity_noise import check_same, knobs
 from benchmarks.hypervolume import hypervolume
+from benchmarks.ledger import log_line
 
 JUDGED = ("COMPLETE", "PRUNED")
 
@@ -71,11 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="append the lines to this file")
     args = parser.parse_args(argv)
     for run in args.runs:
-        line = " ".join(f"{k}={v}" for k, v in figures(run).items())
-        print(line, flush=True)
-        if args.out:
-            with args.out.open("a") as f:
-                f.write(line + "\n")
+        log_line(figures(run), out=args.out)
     return 0
 
 
