@@ -20,8 +20,7 @@ import pandas as pd
 from benchmarks.fidelity_noise import check_same, knobs
 from benchmarks.hypervolume import hypervolume
 from benchmarks.ledger import log_line
-
-JUDGED = ("COMPLETE", "PRUNED")
+from optimizer.study.study import JUDGED
 
 
 def architectures(trials: pd.DataFrame) -> pd.Series:
@@ -44,7 +43,7 @@ def architectures(trials: pd.DataFrame) -> pd.Series:
 
 def counts(trials: pd.DataFrame) -> dict:
     """Trials, judged, repeats and their seconds, distinct networks, and the repeats a run answered itself."""
-    judged = trials[trials["state"].isin(JUDGED)].sort_values("trial")
+    judged = trials[trials["state"].isin([state.name for state in JUDGED])].sort_values("trial")
     keys = architectures(judged).reindex(judged["trial"]).to_numpy()
     device = judged["device"].astype(str).to_numpy() if "device" in judged else [""] * len(judged)
     repeat = pd.Series(list(zip(device, keys))).duplicated().to_numpy()
