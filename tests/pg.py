@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 
 import optuna
 
+from optimizer.study.races import retry_concurrent
 from optimizer.study.storage import normalize_url
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -112,7 +113,9 @@ def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return []  # the worker has not created it yet
     try:
-        return optuna.load_study(study_name=study, storage=_observer(url)).get_trials()
+        # The observer's first poll may create Optuna's tables at the moment the worker does: the loser of that race
+        # retries as a worker would (CI saw "table studies already exists" here).
+        return optuna.load_study(study_name=study, storage=retry_concurrent(lambda: _observer(url))).get_trials()
     except KeyError:  # not created yet
         return []
 
