@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from optimizer.cli import build_parser
-from optimizer.results.html_report import FILE, export_command, knob_columns
+from optimizer.results.html_report import FILE
+from optimizer.results.report_front import export_command, knob_columns
 from tests.browser import offline_page
 
 pytestmark = pytest.mark.slow
