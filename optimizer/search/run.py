@@ -55,7 +55,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         space=args.space,
         data_dir=args.data_dir,
         seed=args.seed,
-        storage=args.storage or f"sqlite:///{run_dir.resolve() / 'study.db'}",
+        storage=args.storage or run_config.own_storage(run_dir),
         study=args.study or run_dir.resolve().name,
         val_size=_positive("--val-size", args.val_size),
         train_size=_positive("--train-size", args.train_size),

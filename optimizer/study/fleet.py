@@ -36,7 +36,7 @@ def shares_study(config: RunConfig, *, run_dir: Path) -> bool:
     """Whether other workers may run this study: a server database, or a SQLite file other than the run folder's own
     (several run folders given one ``--storage sqlite:///...``). Their samplers are then seeded per worker."""
 
-    return is_shared(config.storage) or config.storage != f"sqlite:///{Path(run_dir).resolve() / 'study.db'}"
+    return is_shared(config.storage) or config.storage != run_config.own_storage(run_dir)
 
 
 def join_study(config: RunConfig) -> None:

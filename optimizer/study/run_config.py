@@ -10,6 +10,9 @@ from optimizer.errors import ArchoptError
 from optimizer.trial.budget import Budget
 
 FILE = "run.json"
+# run.json's word for the folder's own SQLite file, the default storage: relative, so that a folder moved or copied
+# (to a laptop, to try a resume on a copy) reads its own study, not the one at the path it was started at.
+OWN_STORAGE = "study.db"
 # A resumed run may change how long it runs, never what a trial measures.
 MUST_MATCH = ("dataset", "space", "engine", "val_size", "train_size", "seed", "budget")
 # The command-line flag of each recorded setting, for refusals' messages.
@@ -40,8 +43,16 @@ class RunConfig:
         return cls(**{**data, "budget": Budget(**data.get("budget", {}))})
 
 
+def own_storage(run_dir: Path) -> str:
+    """The SQLite URL of ``run_dir``'s own study.db, a run folder's default storage."""
+    return f"sqlite:///{Path(run_dir).resolve() / OWN_STORAGE}"
+
+
 def save(config: RunConfig, run_dir: Path) -> None:
-    (run_dir / FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    data = config.to_dict()
+    if config.storage == own_storage(run_dir):
+        data["storage"] = OWN_STORAGE
+    (run_dir / FILE).write_text(json.dumps(data, indent=2) + "\n")
 
 
 def load(run_dir: Path) -> RunConfig:
@@ -49,9 +60,26 @@ def load(run_dir: Path) -> RunConfig:
     if not path.is_file():
         raise ArchoptError(f"`{run_dir}` is not an archopt run folder: {FILE} is missing.")
     try:
-        return RunConfig.from_dict(json.loads(path.read_text()))
+        config = RunConfig.from_dict(json.loads(path.read_text()))
     except (ValueError, TypeError) as error:
         raise ArchoptError(f"`{path}` is unreadable: {error}.") from error
+    return dataclasses.replace(config, storage=storage_of(config.storage, run_dir=Path(run_dir)))
+
+
+def storage_of(recorded: str, *, run_dir: Path) -> str:
+    """The storage URL that run.json's ``recorded`` names: the folder's own study.db wherever the folder now is.
+
+    A run.json written before it recorded the own file relatively holds its absolute URL; a folder of the same name
+    with a study.db of its own is that folder moved or copied, and reads its own file too.
+    """
+    if recorded == OWN_STORAGE:
+        return own_storage(run_dir)
+    if recorded.startswith("sqlite:///") and recorded != own_storage(run_dir):
+        path = Path(recorded.removeprefix("sqlite:///"))
+        here = Path(run_dir).resolve()
+        if path.name == OWN_STORAGE and path.parent.name == here.name and (here / OWN_STORAGE).is_file():
+            return own_storage(run_dir)
+    return recorded
 
 
 def check_resume(*, saved: RunConfig, new: RunConfig) -> None:

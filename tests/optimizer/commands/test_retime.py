@@ -1,6 +1,5 @@
 """`archopt retime RUN_DIR` end to end, on a copy of a real finished run."""
 
-import json
 import shutil
 
 import optuna
@@ -15,12 +14,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def run_copy(tiny_run, tmp_path):
-    """A copy of the shared run (whose run.json points at the copy's study.db): retime rewrites what it touches."""
-    out = shutil.copytree(tiny_run, tmp_path / "run")
-    config = json.loads((out / "run.json").read_text())
-    config["storage"] = f"sqlite:///{out.resolve() / 'study.db'}"
-    (out / "run.json").write_text(json.dumps(config))
-    return out
+    """A copy of the shared run: retime rewrites what it touches (the copy reads its own study.db, run_config)."""
+    return shutil.copytree(tiny_run, tmp_path / "run")
 
 
 def optuna_front(done: pd.DataFrame, *, step_time: str) -> set[int]:
