@@ -74,7 +74,7 @@ def storage_of(recorded: str, *, run_dir: Path) -> str:
     """
     if recorded == OWN_STORAGE:
         return own_storage(run_dir)
-    if recorded.startswith("sqlite:///") and recorded != own_storage(run_dir):
+    if recorded.startswith("sqlite:///"):
         path = Path(recorded.removeprefix("sqlite:///"))
         here = Path(run_dir).resolve()
         if path.name == OWN_STORAGE and path.parent.name == here.name and (here / OWN_STORAGE).is_file():
