@@ -157,6 +157,7 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     # weights.
     baselines.check_specs(plan.baselines)
     objective = assemble.objective_for(plan.config)
+    assemble.connect(study, objective)
     html_report.record_fingerprint(study)  # the report's settings name the hardware of every device class
     return _optimize(study, objective, plan=plan, progress=progress)
 

@@ -16,6 +16,8 @@ from optimizer.study.run_config import RunConfig
 from optimizer.study.samplers import make_sampler
 from optimizer.study.storage import fail_stale, is_shared, make_storage
 from optimizer.study.study import open_study
+from optimizer.study.unseen import UnseenSampler
+from optimizer.trial.draft import Drafter
 from optimizer.trial.objective import Objective
 
 
@@ -57,6 +59,12 @@ def study_for(config: RunConfig, *, sampler: str, shared: bool | None = None) ->
     if offset:
         study.sampler = make_sampler(sampler, seed=(config.seed + offset) % 2**32)
     return study
+
+
+def connect(study: optuna.Study, objective: Objective) -> None:
+    """Let the study's sampler draft proposals in the objective's space, to keep only unseen, buildable ones."""
+    if isinstance(study.sampler, UnseenSampler):
+        study.sampler.drafter = Drafter(objective.build, device=objective.tags.get("device"))
 
 
 def worker_seed() -> int:

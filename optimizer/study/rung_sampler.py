@@ -40,9 +40,17 @@ def shown_as_scored(trial: FrozenTrial) -> FrozenTrial:
     return shown
 
 
+def shown_as_failed(trial: FrozenTrial) -> FrozenTrial:
+    """A trial as a FAIL: every sampler ignores failed trials, and the trial keeps its place in the list."""
+    shown = copy.copy(trial)
+    shown.state, shown.values = TrialState.FAIL, None
+    return shown
+
+
 def scored_at_rungs(trials: list[FrozenTrial]) -> list[FrozenTrial]:
-    """Every trial but repeats (they carry nothing new: optimizer.trial.repeats), stopped ones shown as scored."""
-    return [shown_as_scored(t) for t in trials if not is_repeat(t)]
+    """Every trial at its place (NSGA-II indexes the list by trial number), stopped ones shown as scored and repeats
+    (they carry nothing new: optimizer.trial.repeats) as failed."""
+    return [shown_as_failed(t) if is_repeat(t) else shown_as_scored(t) for t in trials]
 
 
 class RungAwareSampler(ShownTrialsSampler):

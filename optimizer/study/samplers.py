@@ -9,6 +9,7 @@ import optuna
 from optimizer.errors import ArchoptError
 from optimizer.study.rung_sampler import RungAwareSampler
 from optimizer.study.shown import RecentTrialsSampler
+from optimizer.study.unseen import UnseenSampler
 
 SAMPLERS = ("tpe", "nsga2", "gp", "random")
 DEFAULT_SAMPLER = "tpe"
@@ -17,10 +18,13 @@ DEFAULT_SAMPLER = "tpe"
 def make_sampler(name: str, *, seed: int | None = None) -> optuna.samplers.BaseSampler:
     """A fresh sampler; ``seed`` makes a single-worker run reproducible.
 
-    Every sampler but random learns from candidates successive halving stopped (see optimizer.study.rung_sampler).
+    Every sampler proposes only unseen networks (optimizer.study.unseen); every one but random learns from
+    candidates successive halving stopped (optimizer.study.rung_sampler).
     """
     sampler = _base_sampler(name, seed=seed)
-    return sampler if isinstance(sampler, optuna.samplers.RandomSampler) else RungAwareSampler(sampler)
+    if not isinstance(sampler, optuna.samplers.RandomSampler):
+        sampler = RungAwareSampler(sampler)
+    return UnseenSampler(sampler, seed=seed)
 
 
 def _base_sampler(name: str, *, seed: int | None) -> optuna.samplers.BaseSampler:

@@ -65,11 +65,25 @@ def earlier_trial(trial: Any, *, architecture: str | None, device: Any) -> Froze
     study = getattr(trial, "study", None)
     if study is None:
         return None
-    for earlier in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+    judged = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    return _first_match(judged, params=trial.params, architecture=architecture, device=device)
+
+
+def seen_trial(study: optuna.Study, *, params: dict, architecture: str | None, device: Any,
+               exclude: int) -> FrozenTrial | None:
+    """The first trial of any state but WAITING (judged, running or failed) that a proposal of ``params`` building
+    ``architecture`` would repeat; trial ``exclude`` (the one proposing) is left out."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.number != exclude and t.state != TrialState.WAITING]
+    return _first_match(trials, params=params, architecture=architecture, device=device)
+
+
+def _first_match(trials: list[FrozenTrial], *, params: dict, architecture: str | None,
+                 device: Any) -> FrozenTrial | None:
+    for earlier in trials:
         attrs = earlier.user_attrs
         if REPEAT_OF in attrs or str(attrs.get("device", "")) != str(device or ""):
             continue
-        if earlier.params == trial.params or (architecture is not None and attrs.get(ARCHITECTURE) == architecture):
+        if earlier.params == params or (architecture is not None and attrs.get(ARCHITECTURE) == architecture):
             return earlier
     return None
 

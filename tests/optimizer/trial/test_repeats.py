@@ -94,7 +94,9 @@ def test_a_repeat_stops_before_training_and_names_the_trial_whose_result_stands(
     for repeat in trials[1:3]:
         assert "steps_trained" not in repeat.user_attrs and "train_s" not in repeat.user_attrs  # nothing trained
         assert "timing_s" not in repeat.user_attrs and repeat.user_attrs["params"] == trials[0].user_attrs["params"]
-    assert [t.number for t in scored_at_rungs(trials)] == [0, 3]  # samplers do not see the repeats
+    shown = scored_at_rungs(trials)  # samplers see repeats as failed trials, at their place in the list
+    assert [t.number for t in shown] == [0, 1, 2, 3]
+    assert [t.state for t in shown] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.FAIL, TrialState.COMPLETE]
 
     # Step times of another device class do not compare: there the same network is a new candidate.
     study.enqueue_trial({"units": 16, "unused": 1})
