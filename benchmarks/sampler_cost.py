@@ -93,7 +93,7 @@ def measure(sizes: list[int], *, repeats: int, seed: int, folder: Path) -> list[
         finally:
             event.remove(Engine, "connect", _fast_sqlite)
         medians = []
-        for sampler in (make_sampler("tpe", seed=seed)._sampler, make_sampler("tpe", seed=seed)):
+        for sampler in (make_sampler("tpe", seed=seed).wrapped._sampler, make_sampler("tpe", seed=seed).wrapped):
             study = optuna.load_study(study_name="cost", storage=make_storage(url), sampler=sampler)
             medians.append(1e3 * float(np.median([proposal_seconds(study, rng=rng) for _ in range(repeats)])))
         have = size + 2 * repeats

@@ -52,7 +52,7 @@ def test_proposals_follow_the_rung_scores_of_stopped_candidates() -> None:
     poor = _proposals(_study(stopped_are_good=False, sampler=make_sampler("tpe", seed=3)))
     assert np.mean(good < 0.3) > 0.6, good  # where the stopped candidates scored well
     assert np.mean(poor < 0.3) < 0.3, poor
-    assert isinstance(make_sampler("tpe", seed=3), RungAwareSampler)
+    assert isinstance(make_sampler("tpe", seed=3).wrapped, RungAwareSampler)
 
 
 def test_out_of_the_box_tpe_ignores_what_stopped_candidates_scored() -> None:

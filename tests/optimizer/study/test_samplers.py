@@ -57,5 +57,5 @@ def test_bounded_tpe_proposes_what_tpe_proposes_on_the_recent_trials_alone(tmp_p
 
 
 def test_make_sampler_tpe_is_bounded():
-    sampler = make_sampler("tpe", seed=0)._sampler  # under the rung-aware view: the bounded TPE
+    sampler = make_sampler("tpe", seed=0).wrapped._sampler  # under unseen and rung-aware: the bounded TPE
     assert isinstance(sampler, RecentTrialsSampler) and isinstance(sampler._sampler, optuna.samplers.TPESampler)
