@@ -53,6 +53,7 @@ def test_a_search_around_a_tutorial_convnet_starts_from_it(tmp_path, small_fashi
     assert json.loads((out / "run.json").read_text())["space"] == f"around:{model}"
     baseline = pd.read_csv(out / "baselines.csv").iloc[0]
     assert baseline["model"] == model and baseline["macs"] == first["macs"]
+    assert {"speedup_vs_tutorial.py:build", "points_vs_tutorial.py:build"} <= set(pd.read_csv(out / "pareto.csv"))
     capsys.readouterr()
     assert main(["explain", str(out), "--trial", "0", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_macs"] == total_macs(original)
