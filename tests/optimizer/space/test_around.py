@@ -182,3 +182,11 @@ def test_a_spec_loads_the_model_and_names_the_custom_layers_it_keeps(tmp_path: P
     model = rebuild(build, dict(around.identity, **{"flatten.to_gap": True}))
     assert model.get_layer("scale") is not None and model.output_shape == (None, 3)
     assert path.read_text() == CUSTOM  # the user's file is only read
+
+
+def test_the_tutorial_convnet_gets_the_seven_knobs_docs_around_lists() -> None:
+    around = load_space("around:search_spaces.tutorial:build", input_shape=(28, 28, 1), num_classes=10).__self__
+    assert list(around.identity) == ["conv1.stride", "width", "conv1.factorization", "pool1.pool",
+                                     "conv2.factorization", "pool2.pool", "flatten.to_gap"]
+    convs, dense = (25 * 1 * 32 + 32) + (25 * 32 * 64 + 64), (7 * 7 * 64 * 1024 + 1024) + (1024 * 10 + 10)
+    assert around.model.count_params() == convs + dense
