@@ -56,4 +56,6 @@ def test_a_search_around_a_tutorial_convnet_starts_from_it(tmp_path, small_fashi
     assert {"speedup_vs_tutorial.py:build", "points_vs_tutorial.py:build"} <= set(pd.read_csv(out / "pareto.csv"))
     capsys.readouterr()
     assert main(["explain", str(out), "--trial", "0", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["total_macs"] == total_macs(original)
+    explained = json.loads(capsys.readouterr().out)  # trial 0 beside the model it was searched around: the same
+    assert explained["total_macs"] == explained["original"]["total_macs"] == total_macs(original)
+    assert explained["original"]["model"] == model
