@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: the CLI imports every command to build its parser,
     # and `archopt --help` should not wait for TensorFlow.
     from optimizer.measure import costs
-    from optimizer.results.rebuild import trial_model
+    from optimizer.results.rebuild import around_original, trial_model
     from optimizer.space import models
 
     if args.batch_size <= 0:
@@ -54,7 +54,14 @@ def run(args: argparse.Namespace) -> int:
     report = costs.costs_to_json(layer_costs)
     if args.time:
         report.update(_timing(model, total_macs=report["total_macs"], batch_size=args.batch_size))
+    original = None if args.trial is None else around_original(Path(args.model))
+    if original is not None:  # a `--around` run: the variant beside the model it was searched around
+        spec, original_costs = original[0], costs.layer_costs(original[1])
+        report["original"] = {"model": spec, **costs.costs_to_json(original_costs)}
     print(json.dumps(report, indent=2) if args.json else costs.format_table(layer_costs) + _timing_text(report))
+    if original is not None and not args.json:
+        ratio = report["original"]["total_macs"] / max(report["total_macs"], 1)
+        print(f"\nSearched around {spec} ({ratio:.2f}x this trial's MACs):\n{costs.format_table(original_costs)}")
     return 0
 
 

@@ -47,6 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", action="append", default=[], metavar="MODEL",
                    help="your own model, measured like a trial and compared with the front; repeatable "
                         "(a .keras file, an export folder, file.py:function or package.module:function)")
+    p.add_argument("--around", metavar="MODEL",
+                   help="search edits of your own Sequential or functional CNN instead of --space (as --baseline "
+                        "takes it); it is also a baseline")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.add_argument("--trials-per-process", type=int, default=20, metavar="N",
                    help="run trials in worker processes of N trials each, so TensorFlow's per-model memory is "

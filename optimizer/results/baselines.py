@@ -106,6 +106,21 @@ def baselines_frame(rows: dict[str, dict]) -> pd.DataFrame:
     return frame.reindex(columns=list(dict.fromkeys(lead + METRICS + list(frame.columns))))
 
 
+def versus(front: pd.DataFrame, baselines: pd.DataFrame | None) -> pd.DataFrame:
+    """``front`` with, for each complete baseline, each member's speed-up (x) and accuracy change (points) against it.
+
+    The speed-up is left empty for a member timed on another device class than the baseline.
+    """
+    if baselines is None:
+        return front
+    front = front.copy()
+    for b in baselines[baselines["state"] == "COMPLETE"].itertuples():
+        same = front["device"] == b.device if "device" in front and isinstance(b.device, str) else True
+        front[f"speedup_vs_{b.name}"] = (b.step_time_ms / front["step_time_ms"]).where(same).round(3)
+        front[f"points_vs_{b.name}"] = (100 * (front["accuracy"] - b.accuracy)).round(2)
+    return front
+
+
 def dominance_lines(front: pd.DataFrame, baselines: pd.DataFrame) -> list[str]:
     """For each baseline, the front members that dominate it and by how much, fastest first."""
     lines = []

@@ -10,8 +10,10 @@ from optuna.trial import TrialState
 
 from optimizer.data.datasets import SPECS
 from optimizer.errors import ArchoptError
+from optimizer.space import around
 from optimizer.space.candidate import rebuild
 from optimizer.space.load import load_space
+from optimizer.space.models import load_model
 from optimizer.study import run_config
 from optimizer.study.run_config import RunConfig
 from optimizer.study.storage import normalize_url
@@ -54,3 +56,14 @@ def trial_model(run_dir: Path, *, trial: int) -> keras.Model:
     frozen = complete_trial(study, number=trial)
     spec = SPECS[config.dataset]
     return rebuild_model(config, frozen.params, input_shape=spec.image_shape, num_classes=spec.num_classes)
+
+
+def around_original(run_dir: Path) -> tuple[str, keras.Model] | None:
+    """The MODEL spec and model a `--around` run searched around; None for any other run."""
+    config = run_config.load(Path(run_dir))
+    if not config.space.startswith(around.PREFIX):
+        return None
+    spec, data = config.space.removeprefix(around.PREFIX), SPECS[config.dataset]
+    # As the search saw it: a Sequential without an Input is built on the dataset's images.
+    model = around.functional(load_model(spec), spec=spec, input_shape=data.image_shape, num_classes=data.num_classes)
+    return spec, model

@@ -93,9 +93,9 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
         return None
     frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study))
     write_csv(frame, run_dir / "trials.csv")
-    write_csv(pareto_frame(frame), run_dir / "pareto.csv")
     stored = baseline_rows.stored(study)
     baselines = baseline_rows.baselines_frame(stored) if stored else None
+    write_csv(baseline_rows.versus(pareto_frame(frame), baselines), run_dir / "pareto.csv")
     if baselines is not None:
         write_csv(baselines, run_dir / baseline_rows.FILE)
     if not throttle or _plot_is_stale(frame, run_dir / "pareto.png"):

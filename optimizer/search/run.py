@@ -48,11 +48,12 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     sampler = args.sampler or DEFAULT_SAMPLER
     if sampler not in SAMPLERS:
         raise ArchoptError(f"unknown sampler {sampler!r}; expected one of: {', '.join(SAMPLERS)}.")
-    run_dir = Path(args.out or Path("results") / f"{args.dataset}-{_slug(args.space)}")
+    space, around = _space(args, engine=engine)
+    run_dir = Path(args.out or Path("results") / f"{args.dataset}-{_slug(space)}")
     budget = _budget(args)
     config = RunConfig(
         dataset=args.dataset,
-        space=args.space,
+        space=space,
         data_dir=args.data_dir,
         seed=args.seed,
         storage=args.storage or run_config.own_storage(run_dir),
@@ -68,9 +69,29 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         sampler=sampler,
         n_trials=_n_trials(args),
         timeout=_timeout(args.timeout),
-        baselines=tuple(getattr(args, "baseline", None) or ()),
+        baselines=tuple(getattr(args, "baseline", None) or ()) + around,
         trials_per_process=_per_process(args),
     )
+
+
+def _space(args: argparse.Namespace, *, engine: str) -> tuple[str, tuple[str, ...]]:
+    """The recorded space and the extra baseline: ``--space``, or ``around:MODEL`` with MODEL resolved and measured.
+
+    MODEL's file is recorded absolute, so workers, resume, export and retime find it from any folder.
+    """
+    model = getattr(args, "around", None)
+    if model is None:
+        return args.space, ()
+    if args.space != "default":
+        raise ArchoptError(f"`--around {model}` derives the search space from your model; drop `--space {args.space}`.")
+    if engine != "optuna":
+        raise ArchoptError("`--around` needs `--engine optuna`: its first trial is your model as written.")
+    target, sep, function = model.rpartition(":")
+    if sep and target.endswith(".py"):
+        model = f"{Path(target).resolve()}:{function}"
+    elif not (sep and function.isidentifier() and all(p.isidentifier() for p in target.split("."))):
+        model = str(Path(model).resolve())  # a .keras file or an export folder; `pkg.module:function` stays as is
+    return f"around:{model}", (model,)
 
 
 def _n_trials(args: argparse.Namespace) -> int:
@@ -115,6 +136,9 @@ def _timeout(text: str | None) -> float | None:
 
 def _slug(space: str) -> str:
     name = space.rpartition(":")[2] if ":" in space else space
+    if space.startswith("around:"):  # results/<dataset>-around_<model file or module>
+        base = Path(space.removeprefix("around:").partition(":")[0]).name
+        name = "around_" + (Path(base).stem if base.endswith((".py", ".keras", ".h5")) else base.rpartition(".")[2])
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lower() or "space"
 
 
@@ -158,8 +182,21 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     baselines.check_specs(plan.baselines)
     objective = assemble.objective_for(plan.config)
     assemble.connect(study, objective)
+    _start_around(study, objective)
     html_report.record_fingerprint(study)  # the report's settings name the hardware of every device class
     return _optimize(study, objective, plan=plan, progress=progress)
+
+
+def _start_around(study, objective) -> None:
+    """With ``--around``, a new study's first trial is the user's model as written, announced with what is kept."""
+    from optimizer.space.around import space_of
+
+    space = space_of(objective.build)
+    if space is None or study.trials:
+        return
+    if space.kept:
+        print(space.kept)
+    study.enqueue_trial(space.identity, skip_if_exists=True)
 
 
 def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:

@@ -19,7 +19,7 @@ DEFAULT_LEARNING_RATE = 1e-3
 def reset_keras() -> None:
     """Drop every graph, layer name and cached function of earlier candidates.
 
-    Called before each build and nowhere else: hundreds of trials in one process
+    Called before each build (and by an --around space before it loads the model): hundreds of trials in one process
     would otherwise accumulate Keras' global state and memory.
     """
     # free_memory=False: Keras' own collection would come on top of ours. A full collection walks every object

@@ -13,7 +13,7 @@ import optuna
 
 from optimizer.data.datasets import to_tf_dataset
 from optimizer.defaults import FLOPS_PER_MAC_TRAINING
-from optimizer.errors import CandidateFailed, squeezed
+from optimizer.errors import ArchoptError, CandidateFailed, squeezed
 from optimizer.measure import memory
 from optimizer.measure.costs import total_macs
 from optimizer.measure.timing import StepTime, build_training_state, measure_step_time, peak_gflops, time_train_steps
@@ -231,7 +231,7 @@ def deferred_build(build: BuildFn) -> BuildFn:
         try:
             with memory.deferred_variables():
                 return build(hp)
-        except ValueError as error:
+        except (ValueError, ArchoptError) as error:  # ArchoptError: a MODEL function's error, as models.py words it
             if "stateless scope" not in str(error):
                 raise
         # The space compiles inside build(): the optimizer's and metrics' variables need memory at once, so such a

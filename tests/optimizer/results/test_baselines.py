@@ -86,6 +86,18 @@ def test_dominance_lines_say_who_dominates_and_by_how_much() -> None:
     ]
 
 
+def test_the_front_gets_each_members_speed_up_and_accuracy_change_against_each_baseline() -> None:
+    front = pd.DataFrame({"trial": [4, 9], "accuracy": [0.85, 0.92], "step_time_ms": [5.0, 40.0],
+                          "device": ["cpu:x", "gpu:y"]})
+    base = pd.DataFrame({"name": ["mine", "broken"], "state": ["COMPLETE", "FAIL"], "accuracy": [0.9, None],
+                         "step_time_ms": [20.0, None], "device": ["cpu:x", "cpu:x"]})
+    against = baselines.versus(front, base)
+    assert list(against.columns[4:]) == ["speedup_vs_mine", "points_vs_mine"]  # a failed baseline has none
+    assert against["speedup_vs_mine"].tolist()[0] == 4.0 and pd.isna(against["speedup_vs_mine"][1])  # other device
+    assert against["points_vs_mine"].tolist() == [-5.0, 2.0]
+    assert baselines.versus(front, None).equals(front)
+
+
 def test_a_baseline_shows_up_in_baselines_csv_the_plot_and_the_summary(tmp_path, capsys) -> None:
     study = open_study(storage="sqlite:///:memory:", name="b", sampler=optuna.samplers.RandomSampler(seed=0))
     for values in ([0.91, 4.0], [0.95, 30.0], [0.5, 2.0]):
