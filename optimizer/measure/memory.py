@@ -1,12 +1,8 @@
 """Will a candidate fit in memory? Estimated before any of its weights exist.
 
-Keras allocates a layer's weights the moment the layer is built, so a candidate with a
-dense layer of billions of weights would be killed by the operating system (and the whole
-search with it) while it is still being built. The search therefore builds every candidate
-inside ``keras.StatelessScope(initialize_variables=False)``: each variable then has its shape
-and dtype but no memory. From those shapes and the layers' output shapes this module
-estimates what training would need, turns the candidate away if that exceeds the memory
-available, and only then lets Keras allocate the variables (``allocate_variables``).
+Candidates are built in ``keras.StatelessScope(initialize_variables=False)``: variables have shapes but no memory.
+From those and the layers' output shapes this estimates what training needs, turns the candidate away if that
+exceeds the memory available, and only then allocates the variables (``allocate_variables``).
 """
 
 from __future__ import annotations

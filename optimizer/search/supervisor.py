@@ -1,12 +1,8 @@
 """Run a long search as a series of worker processes that each exit after a few trials.
 
-TensorFlow keeps memory from every model it trains that ``clear_session()`` cannot give back
-(keras-team/keras#17458). Measured here with Keras 3.15 / TF 2.21: building and predicting in a
-loop holds memory flat, each ``fit`` adds about 12 MB for good. Over an overnight search that is
-gigabytes, and the operating system would end the run. A process that exits returns all of it, and
-the study's storage carries everything from one worker to the next, so the search runs in workers
-of ``--trials-per-process`` trials; this supervisor only starts them, forwards Ctrl-C and SIGTERM,
-and never imports TensorFlow itself.
+TensorFlow keeps memory from every model ``fit`` trains (keras-team/keras#17458); a process that exits returns it,
+and the study's storage carries the search on. The supervisor starts workers, forwards Ctrl-C and SIGTERM, and never
+imports TensorFlow. See docs/development.md.
 """
 
 from __future__ import annotations

@@ -1,14 +1,8 @@
 """Workers that start together on one study: every one gets in, and one with other measuring settings is refused.
 
-A fleet's workers (a shell loop, a Slurm array, a Kubernetes Job) open the storage at the same moment. On a fresh
-database they all create Optuna's tables at once, and all but one lose the race with an integrity or lock error
-(PostgreSQL: a duplicate ``pg_type`` row; MySQL: "already exists"; SQLite: "database is locked").
-``retry_concurrent`` runs such a step again after a short, jittered back-off, within a bounded time: the second
-attempt finds the tables (or the study) the winner made.
-
-The study also records what a trial measures (dataset, space, split sizes, seed, training budget) as study user
-attributes the first time any worker joins it, and every later worker checks its own settings against them before
-it runs a trial: trials scored on different splits or budgets are not comparable on one front.
+``retry_concurrent`` retries a step that lost the race to create Optuna's tables or the study; the study records
+what a trial measures as user attributes, and a later worker with other settings stops before its first trial.
+See docs/fleets.md.
 """
 
 from __future__ import annotations
