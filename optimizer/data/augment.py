@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_CHUNK = 8192  # images shifted at a time: bounds the padded copy's memory on CIFAR-10's 50,000 colour images
+_CHUNK = 8192  # images shifted at a time: bounds the padded copy's memory on CIFAR-10
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Augmentation:
         return f"random {' and '.join(parts) or 'nothing'}, drawn anew each epoch"
 
 
-# Digits change meaning when mirrored (2, 5, 7): MNIST is not augmented. Clothes and CIFAR-10's objects do not.
+# Digits change meaning when mirrored (2, 5, 7): MNIST is not augmented; clothes and objects are.
 AUGMENTATIONS: dict[str, Augmentation | None] = {
     "mnist": None,
     "fashion_mnist": Augmentation(shift=0, flip=True),

@@ -18,7 +18,7 @@ import numpy as np
 
 from optimizer.errors import CandidateFailed
 
-# Copies of every weight during training with Adam: the weight, its gradient and Adam's two slots (m and v).
+# Copies of every weight when training with Adam: the weight, its gradient, Adam's m and v.
 WEIGHT_COPIES_ADAM = 4
 # Activations are kept for the backward pass, which makes a gradient of the same size for each.
 ACTIVATION_COPIES = 2
@@ -43,7 +43,7 @@ def allocate_variables() -> None:
 def training_bytes(model: keras.Model, *, batch_size: int) -> int:
     """Estimated bytes to train ``model`` at ``batch_size``: weights, gradients, Adam slots, activations."""
     weights = sum(math.prod(v.shape) * _itemsize(v.dtype) for v in model.weights)
-    per_example = sum(_output_elements(layer) for layer in _leaves(model)) * 4  # float32 activations
+    per_example = sum(_output_elements(layer) for layer in _leaves(model)) * 4  # float32
     return int(WEIGHT_COPIES_ADAM * weights + ACTIVATION_COPIES * batch_size * per_example)
 
 

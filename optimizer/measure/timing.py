@@ -55,8 +55,8 @@ class StepTime:
     warmup_s: float
     timed_s: float
     trace_s: float = 0.0  # the first call, which traces (part of warmup_s)
-    # Timing within a step budget (``max_steps``): every step it ran, the tracing call's, the warm-up's and the timed
-    # ones, which the budget's training then goes on from. 0 on fixed batches: those steps count in no budget.
+    # Within a step budget (``max_steps``): every step it ran (tracing, warm-up, timed), which the
+    # budget's training goes on from. 0 on fixed batches: those steps count in no budget.
     budget_steps: int = 0
 
     def to_dict(self) -> dict[str, float | int | bool]:
@@ -299,4 +299,4 @@ def peak_gflops(*, size: int = 1024, dtype: str = "float32") -> float:
         start = time.perf_counter()
         chain(repeats).numpy()
         seconds.append((time.perf_counter() - start) / 4)
-    return 2 * size**3 / min(seconds) / 1e9  # the fastest run: a peak, and the least disturbed by other processes
+    return 2 * size**3 / min(seconds) / 1e9  # the fastest run: the least disturbed

@@ -135,14 +135,14 @@ def _this_device(trials: Sequence[FrozenTrial], *, device: str | None) -> list[F
 
 
 def _trial_model(objective: Any, trial: FrozenTrial):
-    # Keras is imported here, not above: the supervisor imports this module and must not load TensorFlow.
+    # Keras is imported here: the supervisor imports this module and must not load TensorFlow.
     from optimizer.space.candidate import rebuild
 
     return rebuild(objective.build, trial.params)
 
 
 def _baseline_model(spec: str):
-    from optimizer.space.candidate import compile_default  # Keras: kept out of the supervisor (see _trial_model)
+    from optimizer.space.candidate import compile_default  # Keras: see _trial_model
 
     model = baselines.fresh_model(spec)
     compile_default(model)

@@ -12,7 +12,9 @@ import statistics
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-CONTROLS = 8  # per pass: each costs one model's rounds (1-3 s); a median of 8 ratios has under half the noise of one
+# Per pass: each control costs one model's rounds (1-3 s); a median of 8 ratios has under half
+# the noise of one.
+CONTROLS = 8
 
 
 class Retimed(NamedTuple):

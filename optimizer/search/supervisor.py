@@ -16,7 +16,7 @@ import time
 
 ENV_WORKER = "ARCHOPT_WORKER"
 ENV_DEADLINE = "ARCHOPT_DEADLINE"
-EXIT_MORE = 75  # a worker that stopped at its trial quota, with the search not yet over (EX_TEMPFAIL)
+EXIT_MORE = 75  # a worker at its trial quota, the search not over (EX_TEMPFAIL)
 
 
 def is_worker() -> bool:
@@ -38,7 +38,7 @@ def supervise(argv: list[str], *, timeout: float | None) -> int:
     code = EXIT_MORE
     while code == EXIT_MORE and not stop:
         code = _run_worker(argv, env=env, stop=stop)
-    return code if code >= 0 else 128 - code  # a worker ended by a signal: the shell's 128 + signal number
+    return code if code >= 0 else 128 - code  # ended by a signal: 128 + its number
 
 
 def _run_worker(argv: list[str], *, env: dict, stop: list[int]) -> int:

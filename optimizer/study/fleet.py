@@ -44,7 +44,7 @@ def join_study(config: RunConfig) -> None:
         study = open_study(storage=storage, name=config.study, sampler=optuna.samplers.RandomSampler())
         check_settings(study, config)
     finally:
-        storage.engine.dispose()  # the worker opens its own later; no idle connections held on the server
+        storage.engine.dispose()  # no idle connections held on the server
 
 
 def check_settings(study: optuna.Study, config: RunConfig) -> None:
@@ -66,7 +66,7 @@ def check_settings(study: optuna.Study, config: RunConfig) -> None:
 
 
 def _refuse_other(recorded: dict, own: dict, *, study: str) -> None:
-    first = run_config.differing(recorded, own)[:1]  # one at a time: a changed --train-steps moves its rungs too
+    first = run_config.differing(recorded, own)[:1]  # one: --train-steps moves the rungs too
     if first:
         raise ArchoptError(
             f"study {study!r} measures trials with {run_config.shown(recorded, first)}, but this worker was started "
@@ -103,7 +103,7 @@ class TrialGate:
 
         while True:
             trials = study.get_trials(deepcopy=False, states=(*JUDGED, TrialState.RUNNING))
-            complete = sum(t.state in JUDGED for t in trials)  # judged: complete, or stopped by halving
+            complete = sum(t.state in JUDGED for t in trials)  # complete, or stopped by halving
             if complete >= self.target or (self.deadline is not None and time.monotonic() >= self.deadline):
                 return False
             if len(trials) < self.target:
