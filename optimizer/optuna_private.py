@@ -88,7 +88,7 @@ def insert_study_user_attrs(study: optuna.Study, attrs: dict) -> None:
     from optuna.storages._rdb import models
     from optuna.storages._rdb.storage import _create_scoped_session
 
-    with _create_scoped_session(backend.scoped_session, True) as session:  # True: a lost race is ignored
+    with _create_scoped_session(backend.scoped_session, True) as session:  # True: ignore lost races
         session.add_all([models.StudyUserAttributeModel(study_id=study._study_id, key=key, value_json=json.dumps(value))
                          for key, value in attrs.items()])
 
@@ -126,7 +126,7 @@ def overwrite_values(
                     session.add(Attr(trial_id=ids[number], key=key, value_json=json.dumps(value)))
                 else:
                     row.value_json = json.dumps(value)
-    cached = getattr(storage, "_studies", {}).get(study._study_id)  # _CachedStorage keeps finished trials forever
+    cached = getattr(storage, "_studies", {}).get(study._study_id)  # finished trials, kept forever
     for number in numbers if cached is not None else ():
         if number in cached.trials:
             trial = copy.copy(cached.trials[number])

@@ -1,12 +1,7 @@
 """Label-preserving image augmentation for an export's retraining: left-right flips where the classes allow them.
 
-A search scores candidates on a few hundred steps, where augmentation only slows learning; an export trains one
-chosen network for several epochs on the whole training split, where a wide network at full resolution over-fits
-(training accuracy 0.98 after 5 epochs, README). Mirrored copies drawn anew each epoch gained 0.13-0.32 points of
-held-out accuracy on two such front members and cost 0.06 on a small one that under-fits; random shifts, the other
-classic, did worse over the three and lost up to 0.74 points on one (``benchmarks/export_augment.py``, README), so the
-datasets' augmentations flip only; shifts stay available to that benchmark. The arrays are made here, in NumPy, so the
-exported model is the searched architecture unchanged: no augmentation layer travels into the SavedModel.
+Made in NumPy, so that the exported model is the searched architecture unchanged. Why flips and not shifts, as
+measured: docs/outputs.md.
 """
 
 from __future__ import annotations
@@ -15,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_CHUNK = 8192  # images shifted at a time: bounds the padded copy's memory on CIFAR-10's 50,000 colour images
+_CHUNK = 8192  # images shifted at a time: bounds the padded copy's memory on CIFAR-10
 
 
 @dataclass(frozen=True)
@@ -34,7 +29,7 @@ class Augmentation:
         return f"random {' and '.join(parts) or 'nothing'}, drawn anew each epoch"
 
 
-# Digits change meaning when mirrored (2, 5, 7): MNIST is not augmented. Clothes and CIFAR-10's objects do not.
+# Digits change meaning when mirrored (2, 5, 7): MNIST is not augmented; clothes and objects are.
 AUGMENTATIONS: dict[str, Augmentation | None] = {
     "mnist": None,
     "fashion_mnist": Augmentation(shift=0, flip=True),

@@ -182,7 +182,7 @@ def split_validation(
     return Split(dataset.x_train[train], dataset.y_train[train], dataset.x_train[val], dataset.y_train[val])
 
 
-PREFETCH_BATCHES = 2  # batches made ahead of the step: in-memory slicing takes far less time than a step
+PREFETCH_BATCHES = 2  # batches made ahead: in-memory slicing is far faster than a step
 
 
 def to_tf_dataset(
@@ -275,7 +275,7 @@ def _normalize(spec: DatasetSpec, source: str, images: np.ndarray) -> np.ndarray
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
-    # The cached arrays are shared by every trial in the process; one trial must not edit another's data.
+    # The cached arrays are shared by every trial in the process: one must not edit another's data.
     array.flags.writeable = False
     return array
 

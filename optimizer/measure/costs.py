@@ -89,7 +89,7 @@ def _macs(layer: keras.layers.Layer, *, output_shape: tuple[int, ...], name: str
     # that groups, strides, dilation, padding and channels_first need no formula of their own.
     if isinstance(layer, _CONVS):  # kernel: (*kernel_size, in_channels / groups, filters)
         return outputs * math.prod(layer.kernel.shape[:-1])
-    if isinstance(layer, _TRANSPOSED):  # kernel: (*kernel_size, filters, in_channels); scatters each input
+    if isinstance(layer, _TRANSPOSED):  # kernel (*size, filters, in): scatters each input
         return math.prod(_shape(layer, "input", name=name)) * math.prod(layer.kernel.shape[:-1])
     if isinstance(layer, _DEPTHWISE):  # kernel: (*kernel_size, in_channels, depth_multiplier)
         return outputs * math.prod(layer.kernel.shape[:-2])

@@ -50,9 +50,9 @@ def configure_threads(*, intra: int | None = None, inter: int | None = None) -> 
         tf.config.threading.set_intra_op_parallelism_threads(intra)
         tf.config.threading.set_inter_op_parallelism_threads(inter)
     except RuntimeError:
-        # TensorFlow already ran an op in this process (a notebook, a test session, an earlier run): its pools are
-        # fixed now. Stopping would lose the user's session for a setting that only affects comparability, so warn;
-        # the fingerprint records the threads actually in use, and device_class keeps such trials apart.
+        # TensorFlow already ran an op in this process (a notebook, a test): its pools are fixed.
+        # Stopping would lose the user's session over a setting that affects comparability, so warn;
+        # the fingerprint records the threads in use, and device_class keeps such trials apart.
         warnings.warn(
             f"Cannot set TensorFlow threads to intra={intra}, inter={inter}: TensorFlow already started with "
             f"intra={tf.config.threading.get_intra_op_parallelism_threads()}, "

@@ -1,12 +1,8 @@
 """Will a candidate fit in memory? Estimated before any of its weights exist.
 
-Keras allocates a layer's weights the moment the layer is built, so a candidate with a
-dense layer of billions of weights would be killed by the operating system (and the whole
-search with it) while it is still being built. The search therefore builds every candidate
-inside ``keras.StatelessScope(initialize_variables=False)``: each variable then has its shape
-and dtype but no memory. From those shapes and the layers' output shapes this module
-estimates what training would need, turns the candidate away if that exceeds the memory
-available, and only then lets Keras allocate the variables (``allocate_variables``).
+Candidates are built in ``keras.StatelessScope(initialize_variables=False)``: variables have shapes but no memory.
+From those and the layers' output shapes this estimates what training needs, turns the candidate away if that
+exceeds the memory available, and only then allocates the variables (``allocate_variables``).
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ import numpy as np
 
 from optimizer.errors import CandidateFailed
 
-# Copies of every weight during training with Adam: the weight, its gradient and Adam's two slots (m and v).
+# Copies of every weight when training with Adam: the weight, its gradient, Adam's m and v.
 WEIGHT_COPIES_ADAM = 4
 # Activations are kept for the backward pass, which makes a gradient of the same size for each.
 ACTIVATION_COPIES = 2
@@ -47,7 +43,7 @@ def allocate_variables() -> None:
 def training_bytes(model: keras.Model, *, batch_size: int) -> int:
     """Estimated bytes to train ``model`` at ``batch_size``: weights, gradients, Adam slots, activations."""
     weights = sum(math.prod(v.shape) * _itemsize(v.dtype) for v in model.weights)
-    per_example = sum(_output_elements(layer) for layer in _leaves(model)) * 4  # float32 activations
+    per_example = sum(_output_elements(layer) for layer in _leaves(model)) * 4  # float32
     return int(WEIGHT_COPIES_ADAM * weights + ACTIVATION_COPIES * batch_size * per_example)
 
 

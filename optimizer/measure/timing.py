@@ -1,45 +1,8 @@
 """Measure how long one compiled training step of a Keras model takes.
 
-Every trial's step time is one objective of the Pareto front, so the number has to
-repeat between processes on a noisy machine and cost only a second or two. The
-protocol, in the spirit of airbench's timing (warm up, then one plainly marked timed
-loop):
-
-1. The batches come from an in-memory ``tf.data`` pipeline, so no step waits on loading:
-   in a search, the candidate's own shuffled training stream (``time_train_steps`` with
-   ``max_steps``), so that the timed steps are the first steps of its training budget
-   and cost no time of their own; elsewhere (re-timing, ``explain``), a few fixed
-   batches repeated (``measure_step_time``).
-2. Keras' own compiled train function runs the steps: forward, backward, optimizer
-   update and metric updates, exactly what ``fit`` runs, with the model's own
-   ``jit_compile`` and ``steps_per_execution`` (neither is forced: XLA makes small
-   CNNs slower on CPU, and changing either would trace a second train function,
-   which costs more than the whole timed loop). ``fit`` then reuses this trace.
-3. The optimizer's, loss' and metrics' variables are created before the trace (as ``fit``
-   does), so that TensorFlow traces the step once, not twice (a first trace that creates
-   variables is thrown away and done again). Warm-up calls, never timed, trace the
-   function and calibrate how many train calls
-   one timed call groups so that it lasts about ``target_call_s``: long enough that
-   the clock and one-off hiccups weigh little, short enough for many calls.
-4. The timed loop times whole calls, each ended by fetching the last outputs: on a
-   GPU that waits for the queued steps; on CPU it costs microseconds. It stops early
-   when the median is known well enough (see ``_settled``): at least ``min_calls``
-   calls (5 at least) and ``floor_s`` seconds, then as soon as the median's relative standard
-   error, estimated robustly as ``1.2533 * 1.4826 * MAD / median / sqrt(calls)``, is
-   at most ``rel_error``; else at ``min_time_s`` as before. On a quiet machine a step
-   time is then known to 2% in a quarter to half a second instead of a full second;
-   on a noisy one the loop runs to ``min_time_s``, as before.
-5. The result is the median per-step wall time over calls, with its spread, and the
-   median CPU time per step, which a crowded CPU hardly moves.
-
-Python dispatch (about 2 ms per train call on the 2-core CPU box) is part of each
-step, as it is in ``fit``; compile with ``steps_per_execution > 1`` to spread it over
-several steps, for training and timing alike.
-
-Timing trains the model: it runs before ``fit`` on the same compiled model, so its
-optimizer state is built once for both. On the training stream its steps are counted
-in the budget and ``fit`` trains the rest; on fixed batches the weights move on by the
-timed steps (tens to hundreds) over those few batches, uncounted.
+The step time is an objective of the front, so it must repeat between processes on a noisy machine and cost a
+second or two: Keras' own compiled train step, warmed up, timed in whole calls until the median is known to 2%.
+The protocol and its reasons: docs/how-a-trial-is-measured.md.
 """
 
 from __future__ import annotations
@@ -92,8 +55,8 @@ class StepTime:
     warmup_s: float
     timed_s: float
     trace_s: float = 0.0  # the first call, which traces (part of warmup_s)
-    # Timing within a step budget (``max_steps``): every step it ran, the tracing call's, the warm-up's and the timed
-    # ones, which the budget's training then goes on from. 0 on fixed batches: those steps count in no budget.
+    # Within a step budget (``max_steps``): every step it ran (tracing, warm-up, timed), which the
+    # budget's training goes on from. 0 on fixed batches: those steps count in no budget.
     budget_steps: int = 0
 
     def to_dict(self) -> dict[str, float | int | bool]:
@@ -336,4 +299,4 @@ def peak_gflops(*, size: int = 1024, dtype: str = "float32") -> float:
         start = time.perf_counter()
         chain(repeats).numpy()
         seconds.append((time.perf_counter() - start) / 4)
-    return 2 * size**3 / min(seconds) / 1e9  # the fastest run: a peak, and the least disturbed by other processes
+    return 2 * size**3 / min(seconds) / 1e9  # the fastest run: the least disturbed

@@ -42,11 +42,11 @@ def fresh_model(spec: str):
     from optimizer.space.models import load_model
 
     model = load_model(spec)
-    if model.compiled:  # only a function builds a compiled model: it is already fresh, keep its compile.
+    if model.compiled:  # from a function, so fresh: keep its compile
         return model
     try:
         return keras.models.clone_model(model)
-    except Exception:  # a subclassed model cannot be cloned; it came from a function, so it is fresh.
+    except Exception:  # subclassed, so from a function: fresh
         return model
 
 
@@ -62,7 +62,7 @@ def measure(objective: Any, *, spec: str, name: str) -> dict:
     Only ``max_step_ms`` is lifted: it keeps the search away from slow candidates, but a slow
     baseline is exactly the one the user wants compared.
     """
-    from optimizer.trial.objective import Objective  # imports Keras: kept out of the supervisor, which imports this
+    from optimizer.trial.objective import Objective  # Keras: not in the supervisor
 
     trial = optuna.trial.FixedTrial({})
     budget = dataclasses.replace(objective.budget, max_step_ms=math.inf)

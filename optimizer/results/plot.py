@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-# The object-oriented API draws with Agg and never touches pyplot's global state or a display: headless servers.
+# The object-oriented API draws with Agg, without pyplot's global state or a display (headless).
 from matplotlib.figure import Figure
 
 

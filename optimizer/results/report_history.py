@@ -94,7 +94,7 @@ def states(study: optuna.Study, frame: pd.DataFrame) -> str:
         return "<p>No finished trial yet.</p>"
     figure = go.Figure()
     kinds = (("COMPLETE", "#2ca02c"), ("PRUNED", "#ff7f0e"), ("REPEAT", "#7f7f7f"), ("FAIL", "#d62728"))
-    for state, color in kinds:  # a repeat ends PRUNED untrained: drawn apart from candidates halving stopped
+    for state, color in kinds:  # repeats apart from halving's stops
         times = sorted(t.datetime_complete for t in finished if ("REPEAT" if is_repeat(t) else t.state.name) == state)
         if times:
             figure.add_trace(
@@ -135,14 +135,14 @@ def importances(study: optuna.Study, done: pd.DataFrame) -> str:
     for i, (name, sign) in enumerate(zip(scratch.metric_names, signs)):
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # PED-ANOVA's note that it ranks knobs for low target values
+                warnings.simplefilter("ignore")  # PED-ANOVA's note on low targets
                 figure = plot_param_importances(
                     scratch,
                     evaluator=PedAnovaImportanceEvaluator(),
                     target=lambda t, i=i, sign=sign: sign * t.values[i],
                     target_name=name,
                 )
-        except (ValueError, RuntimeError) as error:  # e.g. no knob varies, or no knob every trial has
+        except (ValueError, RuntimeError) as error:  # e.g. no knob varies
             return f"<p>No importances: {html.escape(str(error).splitlines()[0])}</p>"
         figure.update_layout(title=f"{name}: knobs that put a trial in the best 10%")
         parts.append(figure_div(figure, f"importance-{name}"))

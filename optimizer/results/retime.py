@@ -1,24 +1,8 @@
-"""Re-timing the front: noise promotes lucky candidates, so the front members are measured again.
+"""Re-time the front: noise promotes lucky candidates, so front members and baselines are timed again.
 
-Every front member and every baseline is timed in interleaved rounds (round-robin, with the
-order rotated each round), so slow drift of the machine hits all of them alike; each one's
-re-timed step time is the median of its rounds. The front is then recomputed by Optuna from
-the re-timed values.
-
-A re-timing can promote a trial that was not on the first front (its rival was demoted). Such a
-trial was timed only once, so it is re-timed too, in a further pass, until every member of the
-front has been re-timed (at most ``max_passes`` passes; each usually adds none or one or two).
-
-The re-timed step time becomes the trial's stored value (and its ``step_time_ms`` user attribute), so that
-whatever reads the study (``study.best_trials``, ``trials_dataframe``, optuna-dashboard) agrees with the CSVs;
-the first timing stays in the trial's ``step_time_first_ms`` user attribute and the CSVs' column of that name.
-Each re-timing replaces its device class's step times as a whole, starting again from the first timings; the
-rounds are kept in the study user attribute ``retimed`` (trial number -> re-timed step time, its rounds and the
-sitting's factor).
-
-Each pass also re-times a few controls off the front, and scales its figures by how fast the machine ran meanwhile
-against the run's own timings (``sitting``): a slow or fast minute of a shared CPU would otherwise move the whole
-re-timed front against the trials that keep their own timings.
+Interleaved rounds, scaled by the sitting's factor (``sitting``); the re-timed step time becomes the trial's stored
+value so that the study and the CSVs agree, and the first timing stays in ``step_time_first_ms``.
+See docs/how-a-trial-is-measured.md.
 """
 
 from __future__ import annotations
@@ -151,14 +135,14 @@ def _this_device(trials: Sequence[FrozenTrial], *, device: str | None) -> list[F
 
 
 def _trial_model(objective: Any, trial: FrozenTrial):
-    # Keras is imported here, not above: the supervisor imports this module and must not load TensorFlow.
+    # Keras is imported here: the supervisor imports this module and must not load TensorFlow.
     from optimizer.space.candidate import rebuild
 
     return rebuild(objective.build, trial.params)
 
 
 def _baseline_model(spec: str):
-    from optimizer.space.candidate import compile_default  # Keras: kept out of the supervisor (see _trial_model)
+    from optimizer.space.candidate import compile_default  # Keras: see _trial_model
 
     model = baselines.fresh_model(spec)
     compile_default(model)

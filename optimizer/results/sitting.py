@@ -1,15 +1,8 @@
 """A re-timing's sitting: how fast the machine ran while it timed, against the run's own timings (pure).
 
-A shared CPU runs whole minutes fast or slow: in three 30-minute runs on the 2-core VM, the end-of-run re-timing of
-the front sat at 0.84x, 1.02x and 1.33x of what ``fit`` measured over those same trials' training, while each trial's
-own timing agreed with ``fit`` within 4%. A re-timing's figures all come from one such minute, but the front is
-recomputed from them against trials that keep their own timings, taken over the whole run: a slow sitting then pushes
-re-timed members off the front and a fast one keeps them on it, whatever their speed.
-
-So each pass of a re-timing also times a few *controls*: complete trials off the front, spread over the step times.
-They were not chosen for a fast timing, so their re-timed figures against their own timings measure the sitting
-(the median ratio, ``factor``); every figure of that pass is divided by it. What re-timing is for stays: a member whose
-own timing was lucky is re-timed slower than the controls' ratio says, and is demoted.
+Each pass of a re-timing also times a few controls off the front; the median of their re-timed over their own
+timings is the sitting's ``factor``, and every figure of the pass is divided by it, so that a slow or fast minute of
+a shared CPU does not move the front. Measured figures: docs/how-a-trial-is-measured.md.
 """
 
 from __future__ import annotations
@@ -19,7 +12,9 @@ import statistics
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-CONTROLS = 8  # per pass: each costs one model's rounds (1-3 s); a median of 8 ratios has under half the noise of one
+# Per pass: each control costs one model's rounds (1-3 s); a median of 8 ratios has under half
+# the noise of one.
+CONTROLS = 8
 
 
 class Retimed(NamedTuple):

@@ -67,7 +67,7 @@ class _DeclareOnly(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> Any:
         try:
             return self._build(hp)
-        except Exception:  # the knobs asked before the error are registered, which is all KerasTuner needs here.
+        except Exception:  # the knobs asked so far are registered: all KerasTuner needs
             return None
 
 
@@ -81,7 +81,7 @@ class KerasTunerValues(optuna.trial.FixedTrial):
 
     def __init__(self, values: dict[str, Any]) -> None:
         self._values = dict(values)
-        super().__init__(self._values)  # FixedTrial reads this same dict, so defaults added below are seen.
+        super().__init__(self._values)  # FixedTrial reads this dict: it sees defaults added below
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
         self._values.setdefault(name, choices[0])
@@ -133,7 +133,7 @@ class ArchoptTuner(kt.engine.base_tuner.BaseTuner):
             raise kt.errors.FatalError(str(error)) from error
         score = accuracy - self.kt_lambda * step_ms
         fixed.set_user_attr("kt_score", score)
-        # A Hyperband trial on part of the budget is not comparable with the others: Optuna calls it PRUNED.
+        # A Hyperband trial on part of the budget compares with no other: Optuna calls it PRUNED.
         state = TrialState.COMPLETE if fraction == 1.0 else TrialState.PRUNED
         self._mirror(
             fixed, started=started, state=state, values=[accuracy, step_ms] if state == TrialState.COMPLETE else None
@@ -178,7 +178,8 @@ def _evaluate(objective: Objective, fixed: KerasTunerValues, *, fraction: float)
     if fraction == 1.0 or objective.budget.train_steps is None:
         return objective.evaluate(fixed)
     steps = max(1, math.ceil(objective.budget.train_steps * fraction))
-    budget = dataclasses.replace(objective.budget, train_steps=steps, min_steps=None)  # Hyperband has its own rungs
+    # Hyperband has its own rungs.
+    budget = dataclasses.replace(objective.budget, train_steps=steps, min_steps=None)
     part = Objective(build=objective.build, split=objective.split, budget=budget)
     fixed.set_user_attr("train_fraction", round(fraction, 3))
     return part.evaluate(fixed)

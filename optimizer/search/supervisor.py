@@ -1,12 +1,8 @@
 """Run a long search as a series of worker processes that each exit after a few trials.
 
-TensorFlow keeps memory from every model it trains that ``clear_session()`` cannot give back
-(keras-team/keras#17458). Measured here with Keras 3.15 / TF 2.21: building and predicting in a
-loop holds memory flat, each ``fit`` adds about 12 MB for good. Over an overnight search that is
-gigabytes, and the operating system would end the run. A process that exits returns all of it, and
-the study's storage carries everything from one worker to the next, so the search runs in workers
-of ``--trials-per-process`` trials; this supervisor only starts them, forwards Ctrl-C and SIGTERM,
-and never imports TensorFlow itself.
+TensorFlow keeps memory from every model ``fit`` trains (keras-team/keras#17458); a process that exits returns it,
+and the study's storage carries the search on. The supervisor starts workers, forwards Ctrl-C and SIGTERM, and never
+imports TensorFlow. See docs/development.md.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ import time
 
 ENV_WORKER = "ARCHOPT_WORKER"
 ENV_DEADLINE = "ARCHOPT_DEADLINE"
-EXIT_MORE = 75  # a worker that stopped at its trial quota, with the search not yet over (EX_TEMPFAIL)
+EXIT_MORE = 75  # a worker at its trial quota, the search not over (EX_TEMPFAIL)
 
 
 def is_worker() -> bool:
@@ -42,7 +38,7 @@ def supervise(argv: list[str], *, timeout: float | None) -> int:
     code = EXIT_MORE
     while code == EXIT_MORE and not stop:
         code = _run_worker(argv, env=env, stop=stop)
-    return code if code >= 0 else 128 - code  # a worker ended by a signal: the shell's 128 + signal number
+    return code if code >= 0 else 128 - code  # ended by a signal: 128 + its number
 
 
 def _run_worker(argv: list[str], *, env: dict, stop: list[int]) -> int:

@@ -1,14 +1,8 @@
 """Workers that start together on one study: every one gets in, and one with other measuring settings is refused.
 
-A fleet's workers (a shell loop, a Slurm array, a Kubernetes Job) open the storage at the same moment. On a fresh
-database they all create Optuna's tables at once, and all but one lose the race with an integrity or lock error
-(PostgreSQL: a duplicate ``pg_type`` row; MySQL: "already exists"; SQLite: "database is locked").
-``retry_concurrent`` runs such a step again after a short, jittered back-off, within a bounded time: the second
-attempt finds the tables (or the study) the winner made.
-
-The study also records what a trial measures (dataset, space, split sizes, seed, training budget) as study user
-attributes the first time any worker joins it, and every later worker checks its own settings against them before
-it runs a trial: trials scored on different splits or budgets are not comparable on one front.
+``retry_concurrent`` retries a step that lost the race to create Optuna's tables or the study; the study records
+what a trial measures as user attributes, and a later worker with other settings stops before its first trial.
+See docs/fleets.md.
 """
 
 from __future__ import annotations
@@ -50,7 +44,7 @@ def join_study(config: RunConfig) -> None:
         study = open_study(storage=storage, name=config.study, sampler=optuna.samplers.RandomSampler())
         check_settings(study, config)
     finally:
-        storage.engine.dispose()  # the worker opens its own later; no idle connections held on the server
+        storage.engine.dispose()  # no idle connections held on the server
 
 
 def check_settings(study: optuna.Study, config: RunConfig) -> None:
@@ -72,7 +66,7 @@ def check_settings(study: optuna.Study, config: RunConfig) -> None:
 
 
 def _refuse_other(recorded: dict, own: dict, *, study: str) -> None:
-    first = run_config.differing(recorded, own)[:1]  # one at a time: a changed --train-steps moves its rungs too
+    first = run_config.differing(recorded, own)[:1]  # one: --train-steps moves the rungs too
     if first:
         raise ArchoptError(
             f"study {study!r} measures trials with {run_config.shown(recorded, first)}, but this worker was started "
@@ -109,7 +103,7 @@ class TrialGate:
 
         while True:
             trials = study.get_trials(deepcopy=False, states=(*JUDGED, TrialState.RUNNING))
-            complete = sum(t.state in JUDGED for t in trials)  # judged: complete, or stopped by halving
+            complete = sum(t.state in JUDGED for t in trials)  # complete, or stopped by halving
             if complete >= self.target or (self.deadline is not None and time.monotonic() >= self.deadline):
                 return False
             if len(trials) < self.target:

@@ -22,7 +22,7 @@ class ProgressBar:
 
         self.start, self.timeout = time.monotonic(), timeout
         done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
-        total = None if target >= NO_TRIAL_LIMIT else target  # no --trials limit: a count, without a percentage
+        total = None if target >= NO_TRIAL_LIMIT else target  # no limit: a count, no percentage
         self.bar = tqdm(total=total, initial=min(done, target), unit="trial", disable=not enabled, dynamic_ncols=True)
 
     def update(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -34,7 +34,7 @@ class ProgressBar:
         repeats = sum(map(is_repeat, trials))
         if repeats:
             postfix["repeats"] = repeats
-        if states.count(TrialState.PRUNED) > repeats:  # successive halving: how many candidates each rung has seen
+        if states.count(TrialState.PRUNED) > repeats:  # halving: candidates per rung
             postfix["rungs"] = rung_counts(trials)
         if self.timeout:
             postfix["time_left"] = f"{max(0.0, self.timeout - (time.monotonic() - self.start)) / 60:.0f}m"

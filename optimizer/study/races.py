@@ -20,8 +20,8 @@ T = TypeVar("T")
 
 RETRY_S = 60.0  # a fleet of hundreds gets in well within this; a real fault is reported after it
 FIRST_DELAY_S, MAX_DELAY_S = 0.05, 2.0
-# What a lost race says, in SQLAlchemy's and the drivers' words (PostgreSQL, MySQL, SQLite); an unreachable
-# server, a bad password or a missing database says none of these and is reported at once.
+# What a lost race says, in SQLAlchemy's and the drivers' words (PostgreSQL, MySQL, SQLite). An
+# unreachable server, a bad password or a missing database says none of these: reported at once.
 RACE_WORDS = ("already exists", "duplicate key", "database is locked", "database table is locked", "deadlock",
               "lock wait timeout", "could not serialize")
 
@@ -35,7 +35,7 @@ def retry_concurrent(step: Callable[[], T], *, budget_s: float | None = None) ->
         except Exception as error:
             if not lost_race(error) or time.monotonic() + delay > deadline:
                 raise
-        time.sleep(random.uniform(delay / 2, delay))  # jittered: the losers do not collide again in step
+        time.sleep(random.uniform(delay / 2, delay))  # jittered: losers do not collide again
         delay = min(2 * delay, MAX_DELAY_S)
 
 

@@ -1,17 +1,8 @@
 """A sampler that learns from candidates successive halving stopped, by showing them scored at their last rung.
 
-Optuna's TPE ranks PRUNED trials by their intermediate values, which a multi-objective study cannot report
-(``trial.report`` refuses, optuna#3450): in Optuna 5.1 ``_split_pruned_trials`` gives every such trial the same score,
-and they only fill the "good" group when too few trials completed, in trial-number order. With eta = 3 most candidates
-stop early, so out of the box the sampler would learn nothing from most of the search.
-
-``RungAwareSampler`` wraps any sampler and shows it a view of the study in which each stopped candidate is a COMPLETE
-trial with values (its accuracy at the last rung it reached, its step time). A rung's accuracy is below what the
-candidate would have reached at the top rung, so the sampler judges stopped candidates pessimistically, in the
-order successive halving judged them; the fast ones it stopped still teach it where fast candidates lie.
-
-Samplers read trials through ``Study._get_trials`` (private): optuna_private.TrialsView answers it, and
-tests/optimizer/study/test_rung_sampler.py pins that TPE's proposals move with what the view shows.
+Out of the box, Optuna's multi-objective TPE learns nothing from PRUNED trials. ``RungAwareSampler`` wraps any
+sampler and shows it each stopped candidate as COMPLETE, with its last rung's accuracy and its step time, through
+``optuna_private.TrialsView``. Why: docs/successive-halving.md.
 """
 
 from __future__ import annotations

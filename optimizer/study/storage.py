@@ -26,11 +26,12 @@ from optimizer.errors import ArchoptError, first_line
 from optimizer.optuna_private import stale_trial_ids, storage_of, trial_id
 from optimizer.study.races import retry_concurrent
 
-# Heartbeat every minute; a trial silent for three is its worker's death (a long GC or swap pause is not).
+# Heartbeat every minute; a trial silent for three has lost its worker
+# (a long GC or swap pause is shorter).
 HEARTBEAT_S = int(os.environ.get("ARCHOPT_HEARTBEAT_S", "60"))
 GRACE_S = int(os.environ.get("ARCHOPT_GRACE_S", "180"))
 MAX_RETRY = (
-    2  # a candidate that kills its worker every time (e.g. the kernel's OOM killer) is tried 3 times, not forever
+    2  # a candidate that kills its worker every time (the OOM killer) is tried 3 times
 )
 
 
@@ -57,19 +58,19 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
     """An RDB storage with heartbeats for ``url``; an unreachable or unusable URL is one-line ArchoptError."""
     try:
         with _no_experimental_warning():
-            # Retried: workers started together on a fresh database all create the tables at once (see fleet).
+            # Retried: workers started together on a fresh database all create the tables (fleet).
             storage = retry_concurrent(lambda: RDBStorage(
                 normalize_url(url), heartbeat_interval=heartbeat_s, grace_period=grace_s,
                 heartbeat_stale_trial_callback=RetryStale(max_retry=MAX_RETRY),
                 engine_kwargs=_engine_kwargs(url),
             ))
-    except ImportError as error:  # Optuna re-raises the driver's ModuleNotFoundError as an ImportError
+    except ImportError as error:  # Optuna re-raises a missing driver as ImportError
         missing = getattr(error.__cause__, "name", None) or "database"
         raise ArchoptError(
             f"storage {redact(url)} needs the {missing} driver, which is not installed "
             "(for PostgreSQL: pip install 'archopt[postgres]')."
         ) from None
-    except Exception as error:  # SQLAlchemy's many errors for a bad scheme, host, password or database.
+    except Exception as error:  # SQLAlchemy's: bad scheme, host, password, database
         raise ArchoptError(f"cannot open storage {redact(url)}: {type(error).__name__}: {first_line(error)}") from None
     if url.startswith("sqlite"):
         _write_ahead(storage)
@@ -93,8 +94,8 @@ def _write_ahead(storage: RDBStorage) -> None:
 
 def _engine_kwargs(url: str) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 60}}  # heartbeats and trials write at once: wait for the lock
-    # pool_pre_ping: a connection the server dropped overnight is replaced instead of failing a trial.
+        return {"connect_args": {"timeout": 60}}  # heartbeats and trials: wait for the lock
+    # pool_pre_ping: a connection dropped overnight is replaced instead of failing a trial.
     return (
         {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
         if url.startswith("postgres")
@@ -149,7 +150,7 @@ def retry(study: optuna.Study, number: int) -> None:
 
 @contextlib.contextmanager
 def _no_experimental_warning() -> Iterator[None]:
-    # Heartbeats and their retry callback have been "experimental" since Optuna 2.8: noise in every worker's log.
+    # Heartbeats and their retry callback are "experimental" (Optuna 2.8): noise in each log.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         yield
