@@ -10,7 +10,7 @@ trial trains exactly that network and the sampler is told nothing false.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import optuna
@@ -18,7 +18,9 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.trial import FrozenTrial
 
 from optimizer.optuna_private import storage_of, trial_id
-from optimizer.trial.draft import Draft, Values
+
+if TYPE_CHECKING:  # drafts build Keras models; the supervisor and the CLI import samplers without TensorFlow
+    from optimizer.trial.draft import Draft, Values
 
 PROPOSAL = "proposal"  # the user attribute that says how a trial's proposal was found
 
