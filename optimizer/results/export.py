@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -62,7 +63,10 @@ def _reuse_finalist(model: keras.Model, frozen, *, run_dir: Path, epochs: int, a
 
     path = finalists.reusable_weights(frozen, run_dir=run_dir, epochs=epochs,
                                       augmentation=augmentation.describe() if augmentation else "none")
-    model.load_weights(path)
+    with warnings.catch_warnings():  # the finalist's trained optimizer state is not needed to serve or to test
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(path)
+    model.optimizer.build(model.trainable_variables)  # saved whole, so that loading model.keras finds its variables
     recipe = frozen.user_attrs.get(finalists.RECIPE, {})
     keep = ("learning_rate", "learning_rate_schedule", "augmentation")
     return {k: recipe[k] for k in keep if k in recipe} | {

@@ -22,6 +22,19 @@ from optimizer.study.study import DIRECTIONS
 from tests.helpers import search_argv
 
 
+# A small space of distinct networks spread in speed, with batch norm for the finalists' precise BN to refit.
+SPACE = """
+import keras
+
+def build(hp):
+    units = hp.Choice("units", [4, 16, 64, 256, 1024])
+    return keras.Sequential([
+        keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(units),
+        keras.layers.BatchNormalization(), keras.layers.ReLU(), keras.layers.Dense(10, activation="softmax"),
+    ])
+"""
+
+
 def front(n: int) -> list[Member]:
     """A front of ``n`` distinct members, step times 1 ms * e**i, accuracy rising with step time."""
     return [Member(i, 0.5 + i / (2 * n), math.exp(i), f"net-{i}") for i in range(n)]
@@ -105,8 +118,9 @@ def test_a_claim_of_a_dead_process_on_this_host_is_not_live() -> None:
 @pytest.mark.slow
 def test_a_search_trains_its_finalists_once_and_export_reuses_their_weights(tmp_path, small_fashion_dir) -> None:
     out = tmp_path / "run"
-    argv = search_argv(out, small_fashion_dir, "--trials", "6", "--sampler", "random", "--no-progress",
-                       "--finalists", "2", "--finalist-epochs", "1")
+    (tmp_path / "space.py").write_text(SPACE)
+    argv = search_argv(out, small_fashion_dir, "--space", f"{tmp_path / 'space.py'}:build", "--trials", "6",
+                       "--sampler", "random", "--no-progress", "--finalists", "2", "--finalist-epochs", "1")
     assert main(argv) == 0
     trials, pareto = pd.read_csv(out / "trials.csv"), pd.read_csv(out / "pareto.csv")
     scored = trials[trials["final_accuracy"].notna()]
