@@ -15,6 +15,7 @@ import tensorflow as tf
 from optimizer.data.augment import Augmentation, augment, for_dataset
 from optimizer.defaults import EXPORT_EPOCHS
 from optimizer.errors import ArchoptError
+from optimizer.results import finalist_record
 from optimizer.results.rebuild import complete_trial, open_run, rebuild_model
 from optimizer.results.retime import ATTR, first_step_time
 from optimizer.study.assemble import load_split
@@ -59,19 +60,17 @@ def export_trial(
 
 def _reuse_finalist(model: keras.Model, frozen, *, run_dir: Path, epochs: int, augmentation) -> dict:
     """Load the finalist's weights into the rebuilt ``model``; returns its recipe for the record."""
-    from optimizer.results import finalists
-
-    path = finalists.reusable_weights(frozen, run_dir=run_dir, epochs=epochs,
+    path = finalist_record.reusable_weights(frozen, run_dir=run_dir, epochs=epochs,
                                       augmentation=augmentation.describe() if augmentation else "none")
     with warnings.catch_warnings():  # the finalist's trained optimizer state is not needed to serve or to test
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model.load_weights(path)
     model.optimizer.build(model.trainable_variables)  # saved whole, so that loading model.keras finds its variables
-    recipe = frozen.user_attrs.get(finalists.RECIPE, {})
+    recipe = frozen.user_attrs.get(finalist_record.RECIPE, {})
     keep = ("learning_rate", "learning_rate_schedule", "augmentation")
     return {k: recipe[k] for k in keep if k in recipe} | {
         "weights": "finalist (trained on training split less validation)",
-        "finalist_validation_accuracy": frozen.user_attrs[finalists.ACCURACY],
+        "finalist_validation_accuracy": frozen.user_attrs[finalist_record.ACCURACY],
         "finalist_train_images": recipe.get("train_images"),
     }
 

@@ -29,14 +29,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optimizer.optuna_private import overwrite_values
 from optimizer.results import front
+from optimizer.results.finalist_record import ACCURACY, EPOCHS, RECIPE, WEIGHTS, is_scored
 from optimizer.study.run_config import RunConfig
 from optimizer.study.storage import GRACE_S, HEARTBEAT_S, make_storage
 from optimizer.trial.repeats import ARCHITECTURE
 
-ACCURACY = "final_accuracy"
-EPOCHS = "final_epochs"
-RECIPE = "final_recipe"
-WEIGHTS = "final_weights"
 CLAIM = "finalist_claim"
 FOLDER = "finalists"
 CLAIM_SETTLE_S = 1.0  # between writing a claim and re-reading it (shared storages only)
@@ -88,11 +85,6 @@ def members_of(trials: Sequence[FrozenTrial], *, device: str | None) -> list[Mem
         for t in mine
         if t.number in numbers
     ]
-
-
-def is_scored(attrs: dict, *, epochs: int) -> bool:
-    """Whether a trial already has a final accuracy at ``epochs`` epochs (never trained twice)."""
-    return ACCURACY in attrs and attrs.get(EPOCHS) == epochs
 
 
 def worker_id() -> dict:
@@ -215,28 +207,6 @@ def _train_one(study, trial: FrozenTrial, *, config: RunConfig, run_dir: Path, e
     print(f"finalist trial {trial.number}: validation accuracy {score:.4f} after {epochs} epoch(s)", flush=True)
     keras.backend.clear_session()
     return True
-
-
-def reusable_weights(trial: FrozenTrial, *, run_dir: Path, epochs: int, augmentation: str) -> Path:
-    """The finalist's saved weights if they were trained with this export's recipe; else a one-line ArchoptError."""
-    from optimizer.errors import ArchoptError
-
-    attrs = trial.user_attrs
-    if ACCURACY not in attrs or WEIGHTS not in attrs:
-        raise ArchoptError(f"trial {trial.number} is not a finalist (it has no final_accuracy); export it without "
-                           "--reuse-finalist.")
-    recipe = attrs.get(RECIPE, {})
-    if attrs.get(EPOCHS) != epochs or recipe.get("augmentation") != augmentation:
-        raise ArchoptError(
-            f"finalist trial {trial.number} trained {attrs.get(EPOCHS)} epochs with augmentation "
-            f"{recipe.get('augmentation')!r}, but this export asks for {epochs} with {augmentation!r}; "
-            "match them or export without --reuse-finalist."
-        )
-    path = Path(run_dir) / attrs[WEIGHTS]
-    if not path.is_file():
-        raise ArchoptError(f"finalist trial {trial.number}'s weights `{path}` are missing; export it without "
-                           "--reuse-finalist.")
-    return path
 
 
 def reserve_s(timeout: float | None, *, k: int, share: float) -> float:

@@ -13,14 +13,13 @@ import optuna
 import pandas as pd
 import pytest
 from optuna.distributions import IntDistribution
-from optuna.trial import TrialState, create_trial
+from optuna.trial import create_trial
 
 from optimizer.cli import main
-from optimizer.results import finalists
+from optimizer.results import finalist_record, finalists
 from optimizer.results.finalists import Claims, Member, claim_is_live, members_of, select
 from optimizer.study.study import DIRECTIONS
-from tests.helpers import search_argv
-
+from tests.helpers import one_line_error, search_argv
 
 # A small space of distinct networks spread in speed, with batch norm for the finalists' precise BN to refit.
 SPACE = """
@@ -100,7 +99,7 @@ def test_a_fresh_claim_of_another_worker_is_respected_and_a_stale_one_taken_over
 
         overwrite_values(study, {}, user_attrs={0: {finalists.CLAIM: stale}})
         assert mine.take(0, epochs=5) and mine.attrs(0)[finalists.CLAIM]["pid"] == mine.me["pid"]
-        overwrite_values(study, {}, user_attrs={0: {finalists.ACCURACY: 0.8, finalists.EPOCHS: 5}})
+        overwrite_values(study, {}, user_attrs={0: {finalist_record.ACCURACY: 0.8, finalist_record.EPOCHS: 5}})
         assert not mine.take(0, epochs=5) and mine.take(0, epochs=1)  # scored at 5 epochs: never trained twice
     finally:
         mine.close()
@@ -129,7 +128,8 @@ def test_a_search_trains_its_finalists_once_and_export_reuses_their_weights(tmp_
     assert scored["final_accuracy"].between(0, 1).all() and (scored["final_epochs"] == 1).all()
     files = {n: out / "finalists" / f"trial_{n}.keras" for n in scored["trial"]}
     mtimes = {n: path.stat().st_mtime_ns for n, path in files.items()}
-    assert "finalists (" in (out / "report.html").read_text() and "--reuse-finalist" in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "finalists (" in page and "--reuse-finalist" in page
 
     assert main(argv) == 0  # the budget is met: re-timed again, but no finalist trained twice
     again = pd.read_csv(out / "trials.csv").set_index("trial")
@@ -155,3 +155,11 @@ def test_a_search_trains_its_finalists_once_and_export_reuses_their_weights(tmp_
     model = keras.saving.load_model(tmp_path / "x" / "model.keras")
     assert validation_accuracy(model, split) == pytest.approx(record["finalist_validation_accuracy"], abs=1e-6)
     assert np.isclose(record["finalist_validation_accuracy"], again.loc[number, "final_accuracy"])
+
+
+@pytest.mark.parametrize(("flag", "value", "expected"), [
+    ("--finalists", "-1", "`--finalists` must be 0 (none) or positive, but got -1."),
+    ("--finalist-epochs", "0", "`--finalist-epochs` must be a positive integer, but got 0."),
+])
+def test_bad_finalist_flags_are_one_line_errors(capsys, tmp_path, flag, value, expected) -> None:
+    assert expected in one_line_error(capsys, ["search", flag, value, "--out", str(tmp_path / "r")])
