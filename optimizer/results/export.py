@@ -38,15 +38,19 @@ def export_trial(
         raise ArchoptError(f"`--epochs` must be a positive integer, but got {epochs!r}.")
     config, study = open_run(run_dir)
     frozen = complete_trial(study, number=trial)
+    augmentation = for_dataset(config.dataset) if augmented else None
+    weights = (  # refused before anything is written
+        finalist_record.reusable_weights(frozen, run_dir=run_dir, epochs=epochs,
+                                         augmentation=augmentation.describe() if augmentation else "none")
+        if reuse_finalist else None
+    )
     out = _make_folder(out)
     dataset, _ = load_split(config)
     keras.utils.set_random_seed(config.seed)
     model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
-    # The full training split (training + validation images): selection is over; only the test set is held back.
-    augmentation = for_dataset(config.dataset) if augmented else None
-    if reuse_finalist:
-        schedule = _reuse_finalist(model, frozen, run_dir=run_dir, epochs=epochs, augmentation=augmentation)
-    else:
+    if weights is not None:
+        schedule = _load_finalist(model, frozen, weights=weights)
+    else:  # the full training split (training + validation images): selection is over; the test set is held back
         schedule = retrain(
             model, dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs,
             augmentation=augmentation, seed=config.seed,
@@ -58,13 +62,11 @@ def export_trial(
     return record
 
 
-def _reuse_finalist(model: keras.Model, frozen, *, run_dir: Path, epochs: int, augmentation) -> dict:
+def _load_finalist(model: keras.Model, frozen, *, weights: Path) -> dict:
     """Load the finalist's weights into the rebuilt ``model``; returns its recipe for the record."""
-    path = finalist_record.reusable_weights(frozen, run_dir=run_dir, epochs=epochs,
-                                      augmentation=augmentation.describe() if augmentation else "none")
     with warnings.catch_warnings():  # the finalist's trained optimizer state is not needed to serve or to test
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        model.load_weights(path)
+        model.load_weights(weights)
     model.optimizer.build(model.trainable_variables)  # saved whole, so that loading model.keras finds its variables
     recipe = frozen.user_attrs.get(finalist_record.RECIPE, {})
     keep = ("learning_rate", "learning_rate_schedule", "augmentation")

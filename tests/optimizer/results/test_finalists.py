@@ -138,7 +138,7 @@ def test_a_search_trains_its_finalists_once_and_export_reuses_their_weights(tmp_
 
     number = int(scored.sort_values("final_accuracy").iloc[-1]["trial"])
     export = ["export", str(out), "--trial", str(number), "--out", str(tmp_path / "x"), "--reuse-finalist"]
-    assert main(export) == 2  # 5 epochs asked for, 1 trained: refused, nothing written
+    assert main(export) == 2 and not (tmp_path / "x").exists()  # 5 epochs asked for, 1 trained: refused
     assert main([*export, "--epochs", "1"]) == 0
     record = json.loads((tmp_path / "x" / "archopt.json").read_text())
     assert record["weights"] == "finalist (trained on training split less validation)"
