@@ -75,6 +75,8 @@ def write_cifar_tar(path: Path, arrays) -> Path:
 
 
 TINY_BUDGET = [
+    "--finalists",
+    "0",
     "--train-steps",
     "15",
     "--train-size",

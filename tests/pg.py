@@ -39,6 +39,8 @@ def build(hp):
     ])
 '''
 TINY_BUDGET = [
+    "--finalists",
+    "0",
     "--train-steps",
     "20",
     "--train-size",

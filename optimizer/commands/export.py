@@ -23,17 +23,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="retrain with half the images mirrored left-right, drawn anew each epoch (Fashion-MNIST, CIFAR-10; "
         "never MNIST) (default: %(default)s)",
     )
+    p.add_argument("--reuse-finalist", action="store_true",
+                   help="take a finalist's weights (trained by the search with this recipe on the training split less "
+                        "validation) instead of retraining; refused when the epochs or augmentation differ")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from optimizer.results.export import export_trial
 
-    record = export_trial(args.run_dir, trial=args.trial, out=args.out, epochs=args.epochs, augmented=args.augment)
+    record = export_trial(args.run_dir, trial=args.trial, out=args.out, epochs=args.epochs, augmented=args.augment,
+                          reuse_finalist=args.reuse_finalist)
     print(
         f"trial {record['trial']}: test accuracy {record['test_accuracy']:.4f} "
         f"after {record['epochs']} epochs; saved to {args.out}"
     )
+    print(f"weights: {record['weights']}.")
     searched = record["search_steps_trained"] or record["search_epochs"]
     unit = "steps" if record["search_steps_trained"] else "epochs"
     print(f"in the search it trained {searched} {unit} for {record['validation_accuracy']:.4f} validation accuracy.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from optimizer.defaults import TRAIN_STEPS, TRIALS, TUNERS
+from optimizer.defaults import EXPORT_EPOCHS, FINALISTS, SEARCH_SHARE, TRAIN_STEPS, TRIALS, TUNERS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +50,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--around", metavar="MODEL",
                    help="search edits of your own Sequential or functional CNN instead of --space (as --baseline "
                         "takes it); it is also a baseline")
+    p.add_argument("--finalists", type=int, default=FINALISTS, metavar="K",
+                   help="before the search ends, train K distinct front members with the export recipe (less the "
+                        "validation images) and score them on validation; with --timeout, the search stops "
+                        f"proposing at {SEARCH_SHARE * 100:.0f}%% of it to leave them time; 0: none "
+                        "(default: %(default)s)")
+    p.add_argument("--finalist-epochs", type=int, default=EXPORT_EPOCHS,
+                   help="epochs each finalist trains, as `archopt export --epochs` (default: %(default)s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.add_argument("--trials-per-process", type=int, default=20, metavar="N",
                    help="run trials in worker processes of N trials each, so TensorFlow's per-model memory is "

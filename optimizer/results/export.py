@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
+from typing import Sequence
 
 import keras
 import numpy as np
@@ -13,6 +15,7 @@ import tensorflow as tf
 from optimizer.data.augment import Augmentation, augment, for_dataset
 from optimizer.defaults import EXPORT_EPOCHS
 from optimizer.errors import ArchoptError
+from optimizer.results import finalist_record
 from optimizer.results.rebuild import complete_trial, open_run, rebuild_model
 from optimizer.results.retime import ATTR, first_step_time
 from optimizer.study.assemble import load_split
@@ -22,32 +25,56 @@ SAVED_MODEL_SIGNATURE = "serving_default"
 
 
 def export_trial(
-    run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_EPOCHS, augmented: bool = True
+    run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_EPOCHS, augmented: bool = True,
+    reuse_finalist: bool = False,
 ) -> dict:
     """Write a SavedModel, model.keras and archopt.json for trial ``trial``; returns the JSON record.
 
     ``augmented`` retrains with the dataset's augmentation (``optimizer.data.augment``: flips for clothes and
-    CIFAR-10, nothing for digits).
+    CIFAR-10, nothing for digits). ``reuse_finalist`` takes a finalist's weights, trained with the same recipe on the
+    training split less validation, instead of retraining (``optimizer.results.finalists``).
     """
     if epochs <= 0:
         raise ArchoptError(f"`--epochs` must be a positive integer, but got {epochs!r}.")
     config, study = open_run(run_dir)
     frozen = complete_trial(study, number=trial)
+    augmentation = for_dataset(config.dataset) if augmented else None
+    weights = (  # refused before anything is written
+        finalist_record.reusable_weights(frozen, run_dir=run_dir, epochs=epochs,
+                                         augmentation=augmentation.describe() if augmentation else "none")
+        if reuse_finalist else None
+    )
     out = _make_folder(out)
     dataset, _ = load_split(config)
     keras.utils.set_random_seed(config.seed)
     model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
-    # The full training split (training + validation images): selection is over; only the test set is held back.
-    augmentation = for_dataset(config.dataset) if augmented else None
-    schedule = retrain(
-        model, dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs,
-        augmentation=augmentation, seed=config.seed,
-    )
+    if weights is not None:
+        schedule = _load_finalist(model, frozen, weights=weights)
+    else:  # the full training split (training + validation images): selection is over; the test set is held back
+        schedule = retrain(
+            model, dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs,
+            augmentation=augmentation, seed=config.seed,
+        ) | {"weights": "retrained on the full training split"}
     record = _record(config, frozen, epochs=epochs, test_accuracy=accuracy(model, dataset.x_test, dataset.y_test))
     record |= schedule | step_time_record(study, frozen)
     save(model, out)
     (out / "archopt.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _load_finalist(model: keras.Model, frozen, *, weights: Path) -> dict:
+    """Load the finalist's weights into the rebuilt ``model``; returns its recipe for the record."""
+    with warnings.catch_warnings():  # the finalist's trained optimizer state is not needed to serve or to test
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(weights)
+    model.optimizer.build(model.trainable_variables)  # saved whole, so that loading model.keras finds its variables
+    recipe = frozen.user_attrs.get(finalist_record.RECIPE, {})
+    keep = ("learning_rate", "learning_rate_schedule", "augmentation")
+    return {k: recipe[k] for k in keep if k in recipe} | {
+        "weights": "finalist (trained on training split less validation)",
+        "finalist_validation_accuracy": frozen.user_attrs[finalist_record.ACCURACY],
+        "finalist_train_images": recipe.get("train_images"),
+    }
 
 
 def retrain(
@@ -60,6 +87,7 @@ def retrain(
     augmentation: Augmentation | None = None,
     seed: int = 0,
     verbose: int = 2,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> dict:
     """Train a freshly built ``model`` as an export does; returns its schedule and augmentation for the record.
 
@@ -73,7 +101,8 @@ def retrain(
     for epoch in range(epochs):
         images = x if augmentation is None else augment(x, augmentation=augmentation, rng=rng)
         # One epoch per fit so each sees new copies; the cosine follows the optimizer's step count across the calls.
-        model.fit(images, y, batch_size=batch_size, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose)
+        model.fit(images, y, batch_size=batch_size, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
+                  callbacks=list(callbacks))
     recompute_batch_norm(model, x, batch_size=batch_size)
     return record | {"augmentation": augmentation.describe() if augmentation else "none"}
 

@@ -15,6 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from optimizer.study.study import DIRECTIONS
 
 LEADING = ["trial", "state", "accuracy", "step_time_ms", "params", "macs", "is_pareto"]
+FINAL = ["final_accuracy", "final_epochs"]  # a finalist's score (results.finalists), right after LEADING when present
 METRICS = [
     "step_time_first_ms", "step_time_iqr_ms", "step_time_mad_ms", "step_time_cv", "step_time_steps",
     "sample_s", "build_s", "timing_s", "train_s", "eval_s", "duration_s", "fixed_s", "bookkeeping_s", "fit_step_ms",

@@ -14,7 +14,7 @@ import pandas as pd
 from optimizer.errors import ArchoptError
 from optimizer.results import baselines as baseline_rows
 from optimizer.results import front, html_report
-from optimizer.results.front import LEADING, METRICS, pareto_frame
+from optimizer.results.front import FINAL, LEADING, METRICS, pareto_frame
 from optimizer.results.plot import plot_front
 
 
@@ -44,7 +44,9 @@ def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]
     rows = [_row(t, pareto=pareto) for t in trials]
     _explain_stale_failures(rows, trials)
     knobs = list(dict.fromkeys(k for t in trials for k in t.params))
-    frame = pd.DataFrame(rows, columns=list(dict.fromkeys(LEADING + knobs + METRICS + [c for r in rows for c in r])))
+    final = [c for c in FINAL if any(c in r for r in rows)]
+    columns = LEADING + final + knobs + METRICS + [c for r in rows for c in r]
+    frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
     return frame.astype({"is_pareto": bool})
 
 

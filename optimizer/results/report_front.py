@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.results.figure import figure_div
-from optimizer.results.front import LEADING, METRICS, pareto_frame
+from optimizer.results.front import FINAL, LEADING, METRICS, pareto_frame
 
 STAGE_COLUMNS = ("rung", "steps_trained")  # successive halving: where a candidate stopped, shown when present
 BASELINE_HOVER = "<b>baseline %{text}</b><br>accuracy %{y:.4f}<br>step time %{x:.3g} ms<extra></extra>"
@@ -21,7 +21,7 @@ BASELINE_HOVER = "<b>baseline %{text}</b><br>accuracy %{y:.4f}<br>step time %{x:
 
 def knob_columns(frame: pd.DataFrame) -> list[str]:
     """The knob columns of trials.csv: those after the leading columns and before the measurements."""
-    known = set(LEADING) | set(METRICS) | set(STAGE_COLUMNS)
+    known = set(LEADING) | set(METRICS) | set(STAGE_COLUMNS) | set(FINAL)
     start = len(LEADING)
     end = next((i for i, c in enumerate(frame.columns) if c in METRICS), len(frame.columns))
     return [c for c in frame.columns[start:end] if c not in known]
@@ -33,6 +33,8 @@ def _hover(row: pd.Series, knobs: dict) -> str:
         f"accuracy {row['accuracy']:.4f}",
         f"step time {row['step_time_ms']:.3g} ms",
     ]
+    if pd.notna(row.get("final_accuracy")):
+        lines.append(f"finalist: {row['final_accuracy']:.4f} after {row['final_epochs']:g} epochs")
     for column, label in (("params", "params"), ("macs", "MACs")):
         if column in row and pd.notna(row[column]):
             lines.append(f"{label} {int(row[column]):,}")
@@ -76,6 +78,15 @@ def front_figures(done: pd.DataFrame, baselines: pd.DataFrame | None, *, knobs: 
                     hovertemplate="%{text}<extra></extra>",
                 )
             )
+        final = front[front["final_accuracy"].notna()] if "final_accuracy" in front else front.iloc[:0]
+        if len(final):  # the finalists' front: the same step times, the export recipe's validation accuracy
+            figure.add_trace(go.Scatter(
+                x=final["step_time_ms"].tolist(), y=final["final_accuracy"].tolist(), name=f"finalists ({len(final)})",
+                mode="markers", marker={"symbol": "diamond", "size": 12, "color": "#2ca02c"},
+                customdata=final["trial"].astype(int).tolist(),
+                text=[_hover(r, knobs.get(int(r["trial"]), {})) for _, r in final.iterrows()],
+                hovertemplate="%{text}<extra></extra>",
+            ))
         complete = _complete_baselines(baselines, device=device)
         if complete is not None and len(complete):
             figure.add_trace(
@@ -121,12 +132,14 @@ def front_table(done: pd.DataFrame, *, run_dir: Path) -> str:
     if not len(done):
         return "<p>No front yet.</p>"
     front = pareto_frame(done)
-    columns = ["trial", "accuracy", "step_time_ms", "step_time_first_ms", "params", "macs", "device"]
+    columns = ["trial", "accuracy", *FINAL, "step_time_ms", "step_time_first_ms", "params", "macs", "device"]
     columns += [c for c in STAGE_COLUMNS if c in front] + knob_columns(done)
     table = front[[c for c in columns if c in front]].copy()
     counts = [c for c in ("params", "macs", "steps_trained") if c in table]
     table[counts] = table[counts].astype("Int64")  # counts, not 5.529e+04
-    table["export"] = [export_command(run_dir, int(n)) for n in front["trial"]]
+    finalist = front["final_accuracy"].notna() if "final_accuracy" in front else pd.Series(False, index=front.index)
+    table["export"] = [export_command(run_dir, int(n)) + (" --reuse-finalist" if f else "")
+                       for n, f in zip(front["trial"], finalist)]
     body = table.to_html(index=False, table_id="front-table", na_rep="", float_format=lambda v: f"{v:.4g}", escape=True)
     # The command cells as <code>, so a user copies exactly them (the text was escaped by pandas).
     for command in table["export"]:

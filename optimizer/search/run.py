@@ -6,13 +6,14 @@ import argparse
 import dataclasses
 import re
 import signal
+import time
 from pathlib import Path
 
 from optuna.trial import TrialState
 
-from optimizer.defaults import DATASETS, NO_TRIAL_LIMIT, TRAIN_STEPS, TRIALS
+from optimizer.defaults import DATASETS, EXPORT_EPOCHS, NO_TRIAL_LIMIT, SEARCH_SHARE, TRAIN_STEPS, TRIALS
 from optimizer.errors import ArchoptError, CandidateFailed
-from optimizer.results import baselines, html_report, report, retime
+from optimizer.results import baselines, finalists, html_report, report, retime
 from optimizer.results.summary import print_summary
 from optimizer.search import supervisor
 from optimizer.search.durations import parse_duration
@@ -35,6 +36,9 @@ class Plan:
     timeout: float | None
     baselines: tuple[str, ...] = ()  # MODEL specs measured with the trial protocol once the search ends
     trials_per_process: int = 0  # 0: every trial in this process; N: workers of N trials (see supervisor)
+    finalists: int = 0  # front members trained with the export recipe once the search ends (results.finalists)
+    finalist_epochs: int = EXPORT_EPOCHS
+    reserve_s: float = 0.0  # seconds at the end of --timeout kept for the finalists (set by execute)
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
@@ -71,6 +75,8 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         timeout=_timeout(args.timeout),
         baselines=tuple(getattr(args, "baseline", None) or ()) + around,
         trials_per_process=_per_process(args),
+        finalists=_finalists(args),
+        finalist_epochs=_positive("--finalist-epochs", getattr(args, "finalist_epochs", EXPORT_EPOCHS)),
     )
 
 
@@ -108,6 +114,13 @@ def _per_process(args: argparse.Namespace) -> int:
     value = getattr(args, "trials_per_process", 0)
     if value < 0:
         raise ArchoptError(f"`--trials-per-process` must be 0 (all in one process) or positive, but got {value!r}.")
+    return value
+
+
+def _finalists(args: argparse.Namespace) -> int:
+    value = getattr(args, "finalists", 0)
+    if value < 0:
+        raise ArchoptError(f"`--finalists` must be 0 (none) or positive, but got {value!r}.")
     return value
 
 
@@ -168,7 +181,9 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     prepare_run_dir(plan)
     if plan.trials_per_process and argv is not None and not supervisor.is_worker():
         return supervisor.supervise(argv, timeout=plan.timeout)
-    plan = dataclasses.replace(plan, timeout=supervisor.remaining_timeout(plan.timeout))
+    # The reserve from the whole --timeout (a worker's plan.timeout is still the flag's), before it becomes what's left.
+    reserve = finalists.reserve_s(plan.timeout, k=plan.finalists, share=1 - SEARCH_SHARE)
+    plan = dataclasses.replace(plan, timeout=supervisor.remaining_timeout(plan.timeout), reserve_s=reserve)
     # Keras and TensorFlow, imported here and not above: the supervisor runs this module too and must not load them.
     from optimizer.measure.device import configure_threads
     from optimizer.study import assemble
@@ -201,6 +216,8 @@ def _start_around(study, objective) -> None:
 
 def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     quiet_candidate_tracebacks()
+    deadline = None if plan.timeout is None else time.monotonic() + plan.timeout  # the finalists' too
+    plan = dataclasses.replace(plan, timeout=None if plan.timeout is None else max(0.0, plan.timeout - plan.reserve_s))
     bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
     # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
     # The gate last: a worker whose next trial would take the fleet past --trials waits for the running ones.
@@ -229,7 +246,7 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
         frame = report.write_outputs(study, plan.run_dir)
     if supervisor.is_worker() and _search_goes_on(study, plan=plan):
         return supervisor.EXIT_MORE
-    finished = _finish(study, objective, plan=plan)
+    finished = _finish(study, objective, plan=plan, deadline=deadline)
     frame = frame if finished is None else finished
     if studies.exhausted(study):
         print(f"The search stopped early: its last {studies.EXHAUSTED_AFTER_REPEATS} candidates all repeated earlier "
@@ -245,15 +262,20 @@ def _search_goes_on(study, *, plan: Plan) -> bool:
     hopeless = complete == 0 and failed >= studies.GIVE_UP_AFTER_FAILURES
     complete = studies.count(study, *studies.JUDGED)
     left = supervisor.remaining_timeout(None)  # None: no --timeout
+    left = None if left is None else left - plan.reserve_s  # the finalists' share is not the search's
     return complete < plan.n_trials and (left is None or left > 1.0) and not hopeless and not studies.exhausted(study)
 
 
-def _finish(study, objective, *, plan: Plan):
-    """After the search: measure new baselines, re-time the front with them, rewrite the outputs."""
+def _finish(study, objective, *, plan: Plan, deadline: float | None = None):
+    """After the search: measure new baselines, re-time the front with them, train finalists, rewrite the outputs."""
     if not studies.count(study, TrialState.COMPLETE):
         return None  # nothing to compare with; the summary says why
     baselines.measure_missing(study, objective, specs=plan.baselines)
     retime.retime_study(study, objective)
+    if plan.finalists:
+        finalists.train_finalists(study, config=plan.config, run_dir=plan.run_dir, k=plan.finalists,
+                                  epochs=plan.finalist_epochs, device=objective.tags.get("device"), deadline=deadline,
+                                  shared=shares_study(plan.config, run_dir=plan.run_dir))
     return report.write_outputs(study, plan.run_dir)
 
 
