@@ -1,17 +1,6 @@
-"""Finalists: a few front members trained with the export recipe and scored on validation before a search ends.
-
-A trial's accuracy comes from a few hundred steps; its ranking near the accurate end of the front barely predicts
-what an export reaches (docs/finalists.md). ``select`` picks up to K structurally distinct front members, the most
-accurate first, then spread in log step time, denser toward the accurate end (pure). ``train_finalists`` trains each
-with ``export.retrain`` on the training split less the validation images, scores it on validation (never on the
-test set), stores ``final_accuracy``, ``final_epochs`` and the recipe on the trial, and saves the weights in
-``RUN/finalists/trial_N.keras``.
-
-Fleets: a worker claims a finalist with the trial attribute ``finalist_claim`` (host, pid, time), refreshed while it
-trains; another worker skips a finalist whose claim is fresh. Optuna's storage has no compare-and-set, so a worker
-re-reads its claim ``CLAIM_SETTLE_S`` after writing it and trains only if it is still its own: two workers then both
-train one finalist only if their read-to-write gaps overlap the other's whole settle time.
-"""
+"""Finalists: a few distinct front members trained with the export recipe and scored on validation before a search
+ends, so that the front's accurate end is ranked as the user will train it. Selection (``select``) is pure; fleets
+claim finalists through a trial attribute (docs/finalists.md says how, and why the claim's race is harmless)."""
 
 from __future__ import annotations
 
