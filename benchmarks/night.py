@@ -38,6 +38,7 @@ import pandas as pd
 from benchmarks.ledger import Ledger, log_line, stamp
 from optimizer.study import run_config
 from optimizer.study.study import JUDGED as JUDGED_STATES
+from search_spaces.references import REFERENCES
 
 JUDGED = [state.name for state in JUDGED_STATES]  # as trials.csv spells them
 
@@ -99,7 +100,7 @@ def pick_finalists(trials: pd.DataFrame, *, k: int) -> pd.DataFrame:
     if "architecture" in front:
         front = front[~front["architecture"].duplicated() | front["architecture"].isna()]
     chosen = front.head(k)
-    return chosen.assign(score=chosen["accuracy"], score_source="accuracy")
+    return chosen.assign(score=chosen["accuracy"], score_source="search_accuracy")
 
 
 def mean_over_seeds(exports: pd.DataFrame) -> pd.DataFrame:
@@ -144,7 +145,7 @@ def report_lines(*, counts: pd.DataFrame, finalists: pd.DataFrame, references: p
     rho = spearman(finalists["score"], finalists["test_accuracy"])
     lines.append(f"Spearman({sources}, exported test accuracy) over {len(finalists)} finalists: {rho:.3f} "
                  "(target at least 0.8)")
-    if "search_accuracy" in finalists and sources != "accuracy":  # the search's short-budget proxy, for comparison
+    if "search_accuracy" in finalists and sources != "search_accuracy":  # the search's short proxy, to compare
         proxy = spearman(finalists["search_accuracy"], finalists["test_accuracy"])
         lines.append(f"Spearman(search accuracy, exported test accuracy): {proxy:.3f}")
     for c in chosen_vs_best(finalists).itertuples():
@@ -213,7 +214,7 @@ def part_finalists(*, runs: Path, out: Path, k: int) -> pd.DataFrame:
     return ledger.frame
 
 
-def part_export(*, runs: Path, out: Path, seeds: list[int], epochs: int) -> None:
+def part_export(*, runs: Path, out: Path, seeds: list[int], epochs: int, references: list[str]) -> None:
     """Each finalist and reference, once per export seed; a row per (network, seed) as soon as it is trained."""
     finalists = pd.read_csv(out / "finalists.csv")
     ledger = Ledger(out / "exports.csv", key="key")
@@ -221,13 +222,12 @@ def part_export(*, runs: Path, out: Path, seeds: list[int], epochs: int) -> None
     for f in finalists.itertuples():
         for seed in ledger.missing([f"{f.network}:{s}" for s in seeds]):
             seed = int(seed.rpartition(":")[2])
-            row = (_archopt_export(runs / f.run, trial=f.trial, out=out / "exports" / f.network, epochs=epochs)
-                   if seed == f.run_seed else _export_in_process(runs / f.run, trial=f.trial, seed=seed, epochs=epochs))
+            trial, run = int(f.trial), runs / f.run  # the ledger's CSV reads whole numbers back as floats
+            row = (_archopt_export(run, trial=trial, out=out / "exports" / f.network, epochs=epochs)
+                   if seed == int(f.run_seed) else _export_in_process(run, trial=trial, seed=seed, epochs=epochs))
             ledger.add({"key": f"{f.network}:{seed}", "network": f.network, "seed": seed, **row})
             log_line({"network": f.network, "seed": seed, "test_accuracy": row["test_accuracy"]}, out=None)
-    from search_spaces.references import REFERENCES
-
-    for name in REFERENCES:
+    for name in references:
         for seed in ledger.missing([f"{name}:{s}" for s in seeds]):
             seed = int(seed.rpartition(":")[2])
             row = _export_in_process(first, reference=name, seed=seed, epochs=epochs)
@@ -236,7 +236,8 @@ def part_export(*, runs: Path, out: Path, seeds: list[int], epochs: int) -> None
 
 
 def _archopt_export(run: Path, *, trial: int, out: Path, epochs: int) -> dict:
-    """``archopt export`` as a user runs it; its archopt.json is kept beside the ledger (the model is not)."""
+    """``archopt export`` as a user runs it; its archopt.json is kept as ``out``.json, the model folder is removed
+    (hundreds of MB over a night's finalists; the timing rebuilds each network)."""
     record = out.with_suffix(".json")
     if not record.exists():
         shutil.rmtree(out, ignore_errors=True)  # an interrupted export: its folder must be new
@@ -244,6 +245,7 @@ def _archopt_export(run: Path, *, trial: int, out: Path, epochs: int) -> dict:
                    "--out", str(out), "--epochs", str(epochs)]
         subprocess.run(command, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
         shutil.copy(out / "archopt.json", record)
+        shutil.rmtree(out)
     data = json.loads(record.read_text())
     return {"test_accuracy": data["test_accuracy"], "how": "archopt export", "params": data.get("params")}
 
@@ -278,7 +280,6 @@ def _export_in_process(run: Path, *, seed: int, epochs: int, trial: int | None =
 def _reference_model(name: str, *, input_shape: tuple, num_classes: int):
     """A fresh reference network, compiled as a baseline is (its own compile, else archopt's default)."""
     from optimizer.space.candidate import compile_default, reset_keras
-    from search_spaces.references import REFERENCES
 
     reset_keras()
     model = REFERENCES[name](input_shape=input_shape, num_classes=num_classes)
@@ -286,7 +287,7 @@ def _reference_model(name: str, *, input_shape: tuple, num_classes: int):
     return model
 
 
-def part_time(*, runs: Path, out: Path, rounds: int) -> pd.DataFrame:
+def part_time(*, runs: Path, out: Path, rounds: int, references: list[str]) -> pd.DataFrame:
     """Every finalist and reference timed in one sitting, interleaved (``retime.interleaved_medians``) with the first
     run's objective (its data and budget); redone whole unless every network already has a time."""
     from optimizer.data.datasets import SPECS
@@ -294,11 +295,10 @@ def part_time(*, runs: Path, out: Path, rounds: int) -> pd.DataFrame:
     from optimizer.results.retime import interleaved_medians
     from optimizer.space.candidate import rebuild
     from optimizer.study.assemble import objective_for
-    from search_spaces.references import REFERENCES
 
     finalists = pd.read_csv(out / "finalists.csv")
     path = out / "times.csv"
-    networks = [*finalists["network"], *REFERENCES]
+    networks = [*finalists["network"], *references]
     if path.exists() and set(networks) <= set(pd.read_csv(path)["network"]):
         return pd.read_csv(path)
     first = next(iter(finished_runs(runs).values()))
@@ -307,9 +307,9 @@ def part_time(*, runs: Path, out: Path, rounds: int) -> pd.DataFrame:
     models = {}
     for f in finalists.itertuples():
         _, study = open_run(runs / f.run)
-        models[f.network] = rebuild(objective.build, complete_trial(study, number=f.trial).params)
+        models[f.network] = rebuild(objective.build, complete_trial(study, number=int(f.trial)).params)
     data = SPECS[config.dataset]
-    for name in REFERENCES:
+    for name in references:
         models[name] = _reference_model(name, input_shape=data.image_shape, num_classes=data.num_classes)
     timers = {name: (lambda m=model: objective.time_steps(m).median_ms) for name, model in models.items()}
     medians = interleaved_medians(timers, rounds=rounds)
@@ -346,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--epochs", type=int, default=5, help="export epochs (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default: %(default)s)")
+    parser.add_argument("--references", nargs="+", default=list(REFERENCES), choices=list(REFERENCES),
+                        help="reference networks (search_spaces.references; default: all)")
     args = parser.parse_args(argv)
     runs = args.out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -360,9 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     if "finalists" in args.parts:
         part_finalists(runs=runs, out=args.out, k=args.finalists)
     if "export" in args.parts:
-        part_export(runs=runs, out=args.out, seeds=args.export_seeds, epochs=args.epochs)
+        part_export(runs=runs, out=args.out, seeds=args.export_seeds, epochs=args.epochs, references=args.references)
     if "time" in args.parts:
-        part_time(runs=runs, out=args.out, rounds=args.rounds)
+        part_time(runs=runs, out=args.out, rounds=args.rounds, references=args.references)
     if "report" in args.parts:
         print(part_report(runs=runs, out=args.out, header=header), end="")
     return 0

@@ -69,7 +69,7 @@ def front_frame() -> pd.DataFrame:
 def test_without_finalists_the_most_accurate_distinct_front_members_are_taken() -> None:
     picked = pick_finalists(front_frame(), k=2)
     assert picked["trial"].tolist() == [1, 0]  # trial 3 is off the front; trial 2 is trial 1's network, slower
-    assert picked["score"].tolist() == [0.91, 0.90] and set(picked["score_source"]) == {"accuracy"}
+    assert picked["score"].tolist() == [0.91, 0.90] and set(picked["score_source"]) == {"search_accuracy"}
 
 
 def test_the_searchs_own_finalists_are_taken_when_it_trained_some() -> None:
@@ -131,3 +131,28 @@ def test_without_a_finished_search_the_later_parts_stop_with_one_line(tmp_path, 
     assert "run the `search` part first" in capsys.readouterr().err
     log = (tmp_path / "commands.log").read_text()
     assert "# command: python -m benchmarks.night --out" in log and "# commit: " in log and "# parts: report" in log
+
+
+@pytest.mark.slow
+def test_every_part_runs_on_a_tiny_real_search_and_a_rerun_does_nothing_again(tmp_path, small_fashion_dir) -> None:
+    from tests.helpers import TINY_BUDGET
+
+    search = ["--data-dir", str(small_fashion_dir), "--trials", "3", "--sampler", "random", *TINY_BUDGET]
+    argv = ["--out", str(tmp_path), "--seeds", "0", "--timeout", "5m", "--search-args", " ".join(search),
+            "--finalists", "1", "--epochs", "1", "--rounds", "1", "--references", "tutorial_cnn", "small_bn"]
+    assert main(argv) == 0
+    exports = pd.read_csv(tmp_path / "exports.csv")
+    finalist = pd.read_csv(tmp_path / "finalists.csv")["network"].item()
+    # The run's seed through `archopt export`, the other seed trained here; every reference with both seeds.
+    assert exports.set_index("key")["how"].to_dict() == {
+        f"{finalist}:0": "archopt export", f"{finalist}:1": "in process",
+        **{f"{name}:{s}": "in process" for name in ("tutorial_cnn", "small_bn") for s in (0, 1)}}
+    assert exports["test_accuracy"].between(0.0, 1.0).all()
+    assert (tmp_path / "exports" / f"{finalist}.json").exists() and not (tmp_path / "exports" / finalist).exists()
+    assert set(pd.read_csv(tmp_path / "times.csv")["network"]) == {finalist, "tutorial_cnn", "small_bn"}
+    text = (tmp_path / "night.txt").read_text()
+    assert text.startswith("# command: python -m benchmarks.night --out") and "dominates small_bn:" in text
+    assert "as accurate as tutorial_cnn at >= 5x its speed:" in text
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.csv")}
+    assert main([*argv, "--parts", "search", "finalists", "export", "time"]) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.csv")} == before  # every part was done
