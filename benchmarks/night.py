@@ -134,7 +134,8 @@ def report_lines(*, counts: pd.DataFrame, finalists: pd.DataFrame, references: p
     ``test_accuracy`` (mean over seeds), ``noisy`` and ``step_ms``; finalists also ``run``, ``score`` and
     ``score_source``."""
     lines = [f"run {c.run}: {c.trials} trials, {c.repeats} repeats ({100 * c.repeat_share:.1f}%; target at most 5%), "
-             f"{c.distinct} distinct networks (target at least 634), {c.failed} failed" for c in counts.itertuples()]
+             f"{c.distinct} distinct networks (target at least 634 in 2 hours), {c.failed} failed"
+             for c in counts.itertuples()]
     for f in finalists.sort_values("step_ms").itertuples():
         lines.append(f"finalist {f.network}: {f.score_source} {f.score:.4f}, test {f.test_accuracy:.4f}"
                      f"{' (seeds differ by >= 0.2 points)' if f.noisy else ''}, {f.step_ms:.2f} ms a step")

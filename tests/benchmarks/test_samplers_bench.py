@@ -3,7 +3,7 @@ here (no search)."""
 
 import pandas as pd
 
-from benchmarks.samplers import available_samplers, verdict
+from benchmarks.samplers import available_samplers, main, verdict
 
 
 def test_gp_is_compared_only_where_torch_and_scipy_import() -> None:
@@ -37,3 +37,10 @@ def test_the_verdict_gives_each_samplers_final_and_mean_hypervolume_and_its_repe
 
 def test_a_verdict_over_no_run_says_so() -> None:
     assert verdict(curves_frame().iloc[:0], counts_frame().iloc[:0]) == "no finished run."
+
+
+def test_a_summary_without_finished_runs_writes_empty_tables_and_stamps_the_command(tmp_path) -> None:
+    assert main(["--out", str(tmp_path), "--summarize-only"]) == 0
+    assert pd.read_csv(tmp_path / "samplers.csv").empty and not (tmp_path / "samplers.txt").exists()
+    log = (tmp_path / "commands.log").read_text()
+    assert log.startswith("# command: python -m benchmarks.samplers --out ") and "--summarize-only" in log
