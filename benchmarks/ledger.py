@@ -3,7 +3,10 @@ printed `key=value` lines, appended to a log."""
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -38,3 +41,19 @@ def log_line(row: dict, *, out: Path | None, prefix: str = "") -> str:
         with out.open("a") as f:
             f.write(line + "\n")
     return line
+
+
+def stamp(*, module: str, argv: Iterable[str]) -> str:
+    """Comment lines that date a benchmark's output: the command that wrote it (``python -m module argv``), the
+    code's commit (and whether tracked files had uncommitted changes), and when (UTC)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown (not a git checkout)"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += " with uncommitted changes"
+    command = shlex.join(["python", "-m", module, *argv])
+    return (f"# command: {command}\n# commit: {commit}\n"
+            f"# date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n")
