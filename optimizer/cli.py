@@ -11,7 +11,9 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 
 COMMANDS = ("search", "export", "explain", "pareto", "retime", "report")
 EXIT_ERROR = 2
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # a supervisor re-runs the same command in workers
     from optimizer.errors import ArchoptError
 
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's SIGTERM stops a command as Ctrl-C does
+    sys.unraisablehook = _interrupt_later(hook := sys.unraisablehook)
     try:
         if not _only_supervises(args):
             _import_tensorflow_quietly()
@@ -52,6 +56,32 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archopt: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = hook
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_later(hook):
+    """An unraisable-exception hook that re-raises a swallowed interrupt at the next chance.
+
+    A signal's KeyboardInterrupt that lands in a callback Python cannot raise from (a weakref's, during garbage
+    collection) is printed as "Exception ignored" with a traceback and lost; signalling again raises it afresh.
+    """
+
+    def handle(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            # From another thread, a moment later: the signal then interrupts plain code, not this hook.
+            timer = threading.Timer(0.1, os.kill, args=(os.getpid(), signal.SIGINT))
+            timer.daemon = True
+            timer.start()
+        else:
+            hook(unraisable)
+
+    return handle
 
 
 def _only_supervises(args: argparse.Namespace) -> bool:

@@ -125,6 +125,20 @@ def test_unreachable_storage(capsys, tmp_path):
     assert "cannot open storage" in line and "127.0.0.1:9" in line and "secret" not in line
 
 
+def test_a_start_that_fails_before_its_first_trial_leaves_the_folder_as_it_found_it(capsys, tmp_path):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    argv = ["search", "--dataset", "mnist", "--data-dir", str(empty), "--out", str(tmp_path / "new" / "run"), *TINY]
+    assert "mnist" in one_line_error(capsys, argv)
+    assert not (tmp_path / "new").exists()  # the folders it made are gone, parents too
+    argv[argv.index("--train-steps") + 1] = "7"
+    assert "started with" not in one_line_error(capsys, argv)  # a retry with other settings is no resume
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("the user's")
+    one_line_error(capsys, [*argv[:argv.index("--out")], "--out", str(tmp_path / "mine"), *TINY])
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]  # a folder that was there stays
+
+
 def test_output_folder_that_cannot_be_created(capsys, tmp_path):
     (tmp_path / "file").write_text("a file, not a folder")
     assert "cannot create output folder" in one_line_error(

@@ -48,6 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="your own model, measured like a trial and compared with the front; repeatable "
                         "(a .keras file, an export folder, file.py:function or package.module:function)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show Optuna's log lines and warnings, which go to RUN/archopt.log in any case")
     p.add_argument("--trials-per-process", type=int, default=20, metavar="N",
                    help="run trials in worker processes of N trials each, so TensorFlow's per-model memory is "
                         "returned to the system; 0 runs every trial in this process (default: %(default)s)")
@@ -70,8 +72,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from optimizer.search import run as search_run
+    from optimizer.study.progress import console_log
 
     plan = search_run.plan_from_args(args)
+    with console_log(verbose=args.verbose):
+        return search_run.leave_as_found_on_failure(plan, lambda: _search(plan, args))
+
+
+def _search(plan, args: argparse.Namespace) -> int:
+    from optimizer.search import run as search_run
+
     if args.engine == "keras-tuner":
         from optimizer.errors import ArchoptError
         from optimizer.search import kt_engine

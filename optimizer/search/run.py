@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import shutil
 import signal
 from pathlib import Path
+from typing import Callable
 
 from optuna.trial import TrialState
 
@@ -19,7 +21,7 @@ from optimizer.search.durations import parse_duration
 from optimizer.study import run_config
 from optimizer.study import study as studies
 from optimizer.study.fleet import TrialGate, shares_study
-from optimizer.study.progress import ProgressBar, quiet_candidate_tracebacks
+from optimizer.study.progress import LOG_FILE, ProgressBar, log_to, quiet_candidate_tracebacks
 from optimizer.study.run_config import RunConfig
 from optimizer.study.samplers import DEFAULT_SAMPLER, SAMPLERS
 from optimizer.study.storage import fail_stale, retry
@@ -124,6 +126,7 @@ def prepare_run_dir(plan: Plan) -> None:
         plan.run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ArchoptError(f"cannot create output folder `{plan.run_dir}`: {error.strerror}.") from None
+    log_to(plan.run_dir / LOG_FILE)  # Optuna's log lines and warnings, held until now (see progress.console_log)
     path = plan.run_dir / run_config.FILE
     if path.exists():
         run_config.check_resume(saved=run_config.load(plan.run_dir), new=plan.config)
@@ -133,6 +136,65 @@ def prepare_run_dir(plan: Plan) -> None:
     join_study(plan.config)
     if not path.exists():
         run_config.save(plan.config, plan.run_dir)
+
+
+def leave_as_found_on_failure(plan: Plan, search: Callable[[], int]) -> int:
+    """Run ``search``; should it fail (an error, an interrupt, a non-zero exit) before any trial of its study started,
+    remove what this start created in the run folder, so that a retry with other settings is not a refused resume.
+
+    Only what it created: a folder, run.json, log or study.db that existed before stays; a study on a shared storage
+    (a fleet's) stays too, as other workers may be joining it.
+    """
+    files = [run_config.FILE, LOG_FILE, *_own_study_files(plan)]
+    existed = _first_missing(plan.run_dir), {name for name in files if (plan.run_dir / name).exists()}
+    code = 1
+    try:
+        code = search()
+    finally:
+        if code != 0 and not _any_trial(plan):
+            _remove_created(plan, files=files, existed=existed)
+    return code
+
+
+def _own_study_files(plan: Plan) -> list[str]:
+    if plan.config.storage != run_config.own_storage(plan.run_dir):
+        return []
+    return [run_config.OWN_STORAGE + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def _any_trial(plan: Plan) -> bool:
+    """Whether the study holds a trial; True when it cannot be read (then nothing is removed)."""
+    import optuna
+
+    if plan.config.storage.startswith("sqlite:///") and not Path(plan.config.storage[10:]).exists():
+        return False  # no study file, no trial: and opening it would create one
+    try:
+        study = optuna.load_study(study_name=plan.config.study, storage=plan.config.storage)
+    except KeyError:  # no such study
+        return False
+    except Exception:
+        return True
+    return bool(study.get_trials(deepcopy=False))
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost folder of ``folder``'s path that does not exist yet (``mkdir(parents=True)`` makes it)."""
+    missing = None
+    for path in (folder.absolute(), *folder.absolute().parents):
+        if path.exists():
+            return missing
+        missing = path
+    return missing
+
+
+def _remove_created(plan: Plan, *, files: list[str], existed: tuple[Path | None, set[str]]) -> None:
+    created, files_existed = existed
+    log_to(None)
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+        return
+    for name in set(files) - files_existed:
+        (plan.run_dir / name).unlink(missing_ok=True)
 
 
 def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None) -> int:

@@ -42,6 +42,8 @@ def supervise(argv: list[str], *, timeout: float | None) -> int:
     code = EXIT_MORE
     while code == EXIT_MORE and not stop:
         code = _run_worker(argv, env=env, stop=stop)
+    if stop and code == EXIT_MORE:  # the signal came as the worker ended its quota: stopped all the same
+        raise KeyboardInterrupt(f"signal {stop[0]}")
     return code if code >= 0 else 128 - code  # a worker ended by a signal: the shell's 128 + signal number
 
 
