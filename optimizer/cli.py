@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import logging
 import os
 import signal
@@ -16,23 +17,53 @@ import sys
 import threading
 
 COMMANDS = ("search", "export", "explain", "pareto", "retime", "report")
+DESCRIPTION = "Search CNN architectures for the front of validation accuracy against training step time."
+EXAMPLE = """examples:
+  archopt search --trials 20 --train-steps 100 --out results/quick   # a short first try
+  archopt search --timeout 8h                                        # overnight, into results/fashion_mnist-default
+  archopt report results/fashion_mnist-default
+  archopt export results/fashion_mnist-default --trial 47 --out models/trial-47
+
+`archopt COMMAND --help` describes each command."""
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Descriptions and examples as written; each flag's default shown, unless it has none or its help names it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        unset = action.default is None or action.default is False or action.default in ([], argparse.SUPPRESS)
+        if unset or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but its usage errors are one line and exit 2 like every other bad input."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:
         self.exit(EXIT_ERROR, f"archopt: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="archopt", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="archopt", description=DESCRIPTION, epilog=EXAMPLE)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"optimizer.commands.{name}").add_parser(subparsers)
     return parser
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("archopt")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,20 +32,23 @@ TINY = [
 
 
 def test_unknown_dataset(capsys, tmp_path):
-    assert "unknown dataset 'svhn'" in one_line_error(
+    assert "invalid choice: 'svhn' (choose from 'mnist'" in one_line_error(
         capsys, ["search", "--dataset", "svhn", "--out", str(tmp_path / "r")]
     )
 
 
 @pytest.mark.parametrize("flag, value, expected", [
     ("--timeout", "8 hours please", "8 hours please"),
-    ("--trials", "0", "`--trials` must be a positive integer, but got '0'"),
-    ("--trials", "-3", "'-3'"),
-    ("--sampler", "annealing", "unknown sampler 'annealing'"),
+    ("--trials", "0", "`--trials` must be a positive integer, but got 0"),
+    ("--trials", "-3", "got -3"),
+    ("--trials", "many", "invalid int value: 'many'"),
+    ("--sampler", "annealing", "invalid choice: 'annealing' (choose from 'tpe'"),
+    ("--epochs", ["2", "--train-steps", "4"], "argument --train-steps: not allowed with argument --epochs"),
     ("--engine", "hyperopt", "'hyperopt'"),
 ])
 def test_bad_flag_values(capsys, tmp_path, flag, value, expected):
-    assert expected in one_line_error(capsys, ["search", flag, value, "--out", str(tmp_path / "r")])
+    values = value if isinstance(value, list) else [value]
+    assert expected in one_line_error(capsys, ["search", flag, *values, "--out", str(tmp_path / "r")])
     assert not (tmp_path / "r").exists()  # refused before anything was written
 
 

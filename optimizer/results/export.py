@@ -22,7 +22,8 @@ SAVED_MODEL_SIGNATURE = "serving_default"
 
 
 def export_trial(
-    run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_EPOCHS, augmented: bool = True
+    run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_EPOCHS, augmented: bool = True,
+    storage: str | None = None,
 ) -> dict:
     """Write a SavedModel, model.keras and archopt.json for trial ``trial``; returns the JSON record.
 
@@ -31,7 +32,7 @@ def export_trial(
     """
     if epochs <= 0:
         raise ArchoptError(f"`--epochs` must be a positive integer, but got {epochs!r}.")
-    config, study = open_run(run_dir)
+    config, study = open_run(run_dir, storage=storage)
     frozen = complete_trial(study, number=trial)
     out = _make_folder(out)
     dataset, _ = load_split(config)

@@ -189,7 +189,7 @@ def execute(plan: Any, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> i
     if not math.isfinite(kt_lambda) or kt_lambda < 0:
         raise ArchoptError(f"`--kt-lambda` must be a non-negative number, but got {kt_lambda!r}.")
     oracle = make_oracle(tuner, seed=plan.config.seed, max_failures=GIVE_UP_AFTER_FAILURES)
-    search_run.prepare_run_dir(plan)
+    plan = search_run.prepare_run_dir(plan)
     objective = assemble.objective_for(plan.config)
     study = assemble.study_for(plan.config, sampler="random")  # only stores the mirrored trials
     html_report.record_fingerprint(study)

@@ -12,8 +12,8 @@ from typing import Callable
 
 from optuna.trial import TrialState
 
-from optimizer.defaults import DATASETS, NO_TRIAL_LIMIT, TRAIN_STEPS, TRIALS
-from optimizer.errors import ArchoptError, CandidateFailed
+from optimizer.defaults import DATASETS, ETA, NO_TRIAL_LIMIT, TRAIN_STEPS, TRIALS
+from optimizer.errors import ArchoptError, CandidateFailed, check_positive_int
 from optimizer.results import baselines, html_report, report, retime
 from optimizer.results.summary import print_summary
 from optimizer.search import supervisor
@@ -24,7 +24,7 @@ from optimizer.study.fleet import TrialGate, shares_study
 from optimizer.study.progress import LOG_FILE, ProgressBar, log_to, quiet_candidate_tracebacks
 from optimizer.study.run_config import RunConfig
 from optimizer.study.samplers import DEFAULT_SAMPLER, SAMPLERS
-from optimizer.study.storage import fail_stale, retry
+from optimizer.study.storage import fail_stale, masked, retry
 from optimizer.trial.budget import Budget
 
 
@@ -95,17 +95,13 @@ def _per_process(args: argparse.Namespace) -> int:
 def _budget(args: argparse.Namespace) -> Budget:
     steps = None if args.epochs is not None else (TRAIN_STEPS if args.train_steps is None else args.train_steps)
     return Budget(batch_size=args.batch_size, train_steps=steps, epochs=args.epochs, timing_s=args.timing_s,
-                  max_step_ms=args.max_step_ms, min_steps=getattr(args, "min_steps", None), eta=getattr(args, "eta", 3))
+                  max_step_ms=args.max_step_ms, min_steps=getattr(args, "min_steps", None),
+                  eta=getattr(args, "eta", ETA))
 
 
 def _positive(flag: str, value: object) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise ArchoptError(f"`{flag}` must be a positive integer, but got {value!r}.")
-    return number
+    check_positive_int(**{flag: value})
+    return value
 
 
 def _timeout(text: str | None) -> float | None:
@@ -120,8 +116,12 @@ def _slug(space: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lower() or "space"
 
 
-def prepare_run_dir(plan: Plan) -> None:
-    """Create the run folder and record its settings, or check them against the run being resumed and the study."""
+def prepare_run_dir(plan: Plan) -> Plan:
+    """Create the run folder and record its settings, or check them against the run being resumed and the study.
+
+    Returns the plan to run: a resume without --storage of a run whose run.json masks its storage's password runs on
+    that storage, the password read from $ARCHOPT_DB.
+    """
     try:
         plan.run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -129,13 +129,23 @@ def prepare_run_dir(plan: Plan) -> None:
     log_to(plan.run_dir / LOG_FILE)  # Optuna's log lines and warnings, held until now (see progress.console_log)
     path = plan.run_dir / run_config.FILE
     if path.exists():
-        run_config.check_resume(saved=run_config.load(plan.run_dir), new=plan.config)
+        plan = _resumed(plan)
     # The study's own record: a fleet worker with other settings (and its own --out) is refused before it writes.
     from optimizer.study.fleet import join_study
 
     join_study(plan.config)
     if not path.exists():
         run_config.save(plan.config, plan.run_dir)
+    return plan
+
+
+def _resumed(plan: Plan) -> Plan:
+    default = plan.config.storage == run_config.own_storage(plan.run_dir)  # no --storage given
+    saved = run_config.load(plan.run_dir, storage=None if default else plan.config.storage)
+    run_config.check_resume(saved=saved, new=plan.config)
+    if default and masked(saved.storage) != saved.storage:  # its password restored from $ARCHOPT_DB
+        return dataclasses.replace(plan, config=dataclasses.replace(plan.config, storage=saved.storage))
+    return plan
 
 
 def leave_as_found_on_failure(plan: Plan, search: Callable[[], int]) -> int:
@@ -203,7 +213,7 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     With ``plan.trials_per_process`` (and the command line in ``argv``), this process only supervises workers that
     run the trials; each worker comes back here.
     """
-    prepare_run_dir(plan)
+    plan = prepare_run_dir(plan)
     if plan.trials_per_process and argv is not None and not supervisor.is_worker():
         return supervisor.supervise(argv, timeout=plan.timeout)
     plan = dataclasses.replace(plan, timeout=supervisor.remaining_timeout(plan.timeout))

@@ -59,10 +59,13 @@ def _run_worker(argv: list[str], *, env: dict, stop: list[int]) -> int:
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return worker.wait()
+        code = worker.wait()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if stop and code == EXIT_MORE:  # the signal came as the worker ended its quota: stopped all the same
+        raise KeyboardInterrupt(f"signal {stop[0]}")
+    return code
 
 
 def _die_with_parent() -> None:

@@ -22,6 +22,7 @@ import sqlalchemy
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from optimizer.defaults import ENV_STORAGE
 from optimizer.errors import ArchoptError, first_line
 from optimizer.optuna_private import stale_trial_ids, storage_of, trial_id
 from optimizer.study.races import retry_concurrent
@@ -163,6 +164,37 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # exists, owned by someone else
         return True
     return True
+
+
+MASK = "***"
+
+
+def masked(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (the user, host and database kept): what run.json records."""
+    parsed = _parsed(url)
+    return url if parsed is None or parsed.password is None else parsed.render_as_string(hide_password=True)
+
+
+def unmasked(recorded: str, *, given: str | None) -> str:
+    """The URL that ``recorded`` (run.json's, its password masked) names, with the password of ``given`` (--storage)
+    or else of the environment's ARCHOPT_DB, which must name the same database."""
+    parsed = _parsed(recorded)
+    if parsed is None or parsed.password != MASK:
+        return recorded  # no masked password: nothing to restore
+    source, url = ("--storage", given) if given else (f"${ENV_STORAGE}", os.environ.get(ENV_STORAGE))
+    if not url:
+        raise ArchoptError(f"run.json records the storage {recorded} without its password; give the URL with "
+                           f"--storage or in the environment variable {ENV_STORAGE}.")
+    if masked(url) != recorded:
+        raise ArchoptError(f"{source} names the storage {masked(url)}, but this run's study is on {recorded}.")
+    return url
+
+
+def _parsed(url: str) -> sqlalchemy.engine.URL | None:
+    try:
+        return sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        return None
 
 
 def redact(storage: object) -> str:
