@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optimizer.defaults import ENV_STORAGE
 from optimizer.errors import ArchoptError, first_line
+from optimizer.optional import try_import
 from optimizer.optuna_private import stale_trial_ids, storage_of, trial_id
 from optimizer.study.races import retry_concurrent
 
@@ -56,22 +57,20 @@ def normalize_url(url: str) -> str:
 
 def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> RDBStorage:
     """An RDB storage with heartbeats for ``url``; an unreachable or unusable URL is one-line ArchoptError."""
+    driver = try_import(
+        feature=f"storage {redact(url)}", install="'archopt[postgres]' for PostgreSQL, or this database's driver"
+    )
     try:
-        with _no_experimental_warning():
+        with _no_experimental_warning(), driver:
             # Retried: workers started together on a fresh database all create the tables at once (see fleet).
             storage = retry_concurrent(lambda: RDBStorage(
                 normalize_url(url), heartbeat_interval=heartbeat_s, grace_period=grace_s,
                 heartbeat_stale_trial_callback=RetryStale(max_retry=MAX_RETRY),
                 engine_kwargs=_engine_kwargs(url),
             ))
-    except ImportError as error:  # Optuna re-raises the driver's ModuleNotFoundError as an ImportError
-        missing = getattr(error.__cause__, "name", None) or "database"
-        raise ArchoptError(
-            f"storage {redact(url)} needs the {missing} driver, which is not installed "
-            "(for PostgreSQL: pip install 'archopt[postgres]')."
-        ) from None
     except Exception as error:  # SQLAlchemy's many errors for a bad scheme, host, password or database.
         raise ArchoptError(f"cannot open storage {redact(url)}: {type(error).__name__}: {first_line(error)}") from None
+    driver.check()  # the database's driver is not installed
     if url.startswith("sqlite"):
         _write_ahead(storage)
     return storage

@@ -101,3 +101,9 @@ def test_postgres_urls_are_read_as_optuna_reads_them():
 ])
 def test_masked_hides_only_the_password(url, expected):
     assert storage.masked(url) == expected
+
+
+def test_a_storage_whose_driver_is_missing_says_which_in_one_line():
+    with pytest.raises(ArchoptError) as error:
+        storage.make_storage("mysql://user:hunter2@127.0.0.1:9/db")  # MySQLdb: not an archopt dependency
+    assert str(error.value).startswith("storage mysql://***@127.0.0.1:9/db needs MySQLdb, which is not installed")
