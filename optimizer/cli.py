@@ -105,8 +105,10 @@ def _interrupt_later(hook):
 
     def handle(unraisable) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            text = str(unraisable.exc_value)  # "signal 15" from _interrupt; empty from Ctrl-C
+            signum = int(text.removeprefix("signal ")) if text.startswith("signal ") else signal.SIGINT
             # From another thread, a moment later: the signal then interrupts plain code, not this hook.
-            timer = threading.Timer(0.1, os.kill, args=(os.getpid(), signal.SIGINT))
+            timer = threading.Timer(0.1, os.kill, args=(os.getpid(), signum))
             timer.daemon = True
             timer.start()
         else:
