@@ -126,6 +126,7 @@ def test_unreachable_storage(capsys, tmp_path):
         ["search", "--storage", "postgresql://archopt:secret@127.0.0.1:9/none", "--out", str(tmp_path / "r"), *TINY],
     )
     assert "cannot open storage" in line and "127.0.0.1:9" in line and "secret" not in line
+    assert not (tmp_path / "r").exists()  # nothing of the failed start is left
 
 
 def test_a_start_that_fails_before_its_first_trial_leaves_the_folder_as_it_found_it(capsys, tmp_path):

@@ -24,7 +24,7 @@ from optimizer.study.fleet import TrialGate, shares_study
 from optimizer.study.progress import LOG_FILE, ProgressBar, log_to, quiet_candidate_tracebacks
 from optimizer.study.run_config import RunConfig
 from optimizer.study.samplers import DEFAULT_SAMPLER, SAMPLERS
-from optimizer.study.storage import fail_stale, masked, retry
+from optimizer.study.storage import fail_stale, make_storage, masked, retry
 from optimizer.trial.budget import Budget
 
 
@@ -152,8 +152,8 @@ def leave_as_found_on_failure(plan: Plan, search: Callable[[], int]) -> int:
     """Run ``search``; should it fail (an error, an interrupt, a non-zero exit) before any trial of its study started,
     remove what this start created in the run folder, so that a retry with other settings is not a refused resume.
 
-    Only what it created: a folder, run.json, log or study.db that existed before stays; a study on a shared storage
-    (a fleet's) stays too, as other workers may be joining it.
+    Only what it created: a resumed folder (one with run.json) is left alone, and so is a folder, log or study.db
+    that existed before; a study on a shared storage (a fleet's) stays too, as other workers may be joining it.
     """
     files = [run_config.FILE, LOG_FILE, *_own_study_files(plan)]
     existed = _first_missing(plan.run_dir), {name for name in files if (plan.run_dir / name).exists()}
@@ -161,7 +161,7 @@ def leave_as_found_on_failure(plan: Plan, search: Callable[[], int]) -> int:
     try:
         code = search()
     finally:
-        if code != 0 and not _any_trial(plan):
+        if code != 0 and run_config.FILE not in existed[1] and not _started(plan):
             _remove_created(plan, files=files, existed=existed)
     return code
 
@@ -172,19 +172,22 @@ def _own_study_files(plan: Plan) -> list[str]:
     return [run_config.OWN_STORAGE + suffix for suffix in ("", "-wal", "-shm", "-journal")]
 
 
-def _any_trial(plan: Plan) -> bool:
+def _started(plan: Plan) -> bool:
     """Whether the study holds a trial; True when it cannot be read (then nothing is removed)."""
     import optuna
 
-    if plan.config.storage.startswith("sqlite:///") and not Path(plan.config.storage[10:]).exists():
-        return False  # no study file, no trial: and opening it would create one
+    if not (plan.run_dir / run_config.FILE).exists():
+        return False  # run.json is written once the study is joined, before any trial
     try:
-        study = optuna.load_study(study_name=plan.config.study, storage=plan.config.storage)
+        storage = make_storage(plan.config.storage)  # bounded: a lost server is given 10 s, not forever
+        try:
+            return bool(optuna.load_study(study_name=plan.config.study, storage=storage).get_trials(deepcopy=False))
+        finally:
+            storage.engine.dispose()
     except KeyError:  # no such study
         return False
     except Exception:
         return True
-    return bool(study.get_trials(deepcopy=False))
 
 
 def _first_missing(folder: Path) -> Path | None:
