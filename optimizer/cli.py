@@ -12,9 +12,9 @@ import importlib
 import importlib.metadata
 import logging
 import os
-import signal
 import sys
-import threading
+
+from optimizer import interrupts
 
 COMMANDS = ("search", "export", "explain", "pareto", "retime", "report")
 DESCRIPTION = "Search CNN architectures for the front of validation accuracy against training step time."
@@ -75,46 +75,23 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # a supervisor re-runs the same command in workers
     from optimizer.errors import ArchoptError
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's SIGTERM stops a command as Ctrl-C does
-    sys.unraisablehook = _interrupt_later(hook := sys.unraisablehook)
-    try:
-        if not _only_supervises(args):
-            _import_tensorflow_quietly()
-        return int(args.run(args) or 0)
-    except ArchoptError as error:
-        print(f"archopt: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("archopt: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sys.unraisablehook = hook
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _interrupt_later(hook):
-    """An unraisable-exception hook that re-raises a swallowed interrupt at the next chance.
-
-    A signal's KeyboardInterrupt that lands in a callback Python cannot raise from (a weakref's, during garbage
-    collection) is printed as "Exception ignored" with a traceback and lost; signalling again raises it afresh.
-    """
-
-    def handle(unraisable) -> None:
-        if isinstance(unraisable.exc_value, KeyboardInterrupt):
-            text = str(unraisable.exc_value)  # "signal 15" from _interrupt; empty from Ctrl-C
-            signum = int(text.removeprefix("signal ")) if text.startswith("signal ") else signal.SIGINT
-            # From another thread, a moment later: the signal then interrupts plain code, not this hook.
-            timer = threading.Timer(0.1, os.kill, args=(os.getpid(), signum))
-            timer.daemon = True
-            timer.start()
-        else:
-            hook(unraisable)
-
-    return handle
+    with interrupts.as_keyboard_interrupt():  # a scheduler's SIGTERM stops a command as Ctrl-C does
+        try:
+            if not _only_supervises(args):
+                _import_tensorflow_quietly()
+            return int(args.run(args) or 0)
+        except ArchoptError as error:
+            print(f"archopt: error: {error}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("archopt: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception:
+            if not interrupts.received():
+                raise
+            # The interrupt reached TensorFlow's C++ code, which raised another error for it.
+            print("archopt: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
 def _only_supervises(args: argparse.Namespace) -> bool:

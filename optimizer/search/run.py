@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 
 from optimizer.defaults import DATASETS, ETA, NO_TRIAL_LIMIT, TRAIN_STEPS, TRIALS
 from optimizer.errors import ArchoptError, CandidateFailed, check_positive_int
+from optimizer.interrupts import raise_interrupt
 from optimizer.results import baselines, html_report, report, retime
 from optimizer.results.summary import print_summary
 from optimizer.search import supervisor
@@ -246,7 +247,7 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
         lambda s, t: fail_stale(s), lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True),
         studies.stop_at(plan.n_trials), studies.stop_when_hopeless, studies.stop_when_exhausted, bar.update, gate,
     ]
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
         if gate.open(study):
             quota = plan.trials_per_process if supervisor.is_worker() else None
@@ -293,7 +294,3 @@ def _finish(study, objective, *, plan: Plan):
     retime.retime_study(study, objective)
     return report.write_outputs(study, plan.run_dir)
 
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    # SIGTERM (a scheduler ending the job) stops exactly like Ctrl-C: the running trial fails, results are written.
-    raise KeyboardInterrupt(f"signal {signum}")
