@@ -13,6 +13,7 @@ import importlib.metadata
 import logging
 import os
 import sys
+import textwrap
 
 from optimizer import interrupts
 
@@ -20,7 +21,7 @@ COMMANDS = ("search", "export", "explain", "pareto", "retime", "report")
 DESCRIPTION = "Search CNN architectures for the front of validation accuracy against training step time."
 EXAMPLE = """examples:
   archopt search --trials 20 --train-steps 100 --out results/quick   # a short first try
-  archopt search --timeout 8h                                        # overnight, into results/fashion_mnist-default
+  archopt search --timeout 8h        # overnight, into results/fashion_mnist-default
   archopt report results/fashion_mnist-default
   archopt export results/fashion_mnist-default --trial 47 --out models/trial-47
 
@@ -30,7 +31,16 @@ EXIT_INTERRUPTED = 130
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Descriptions and examples as written; each flag's default shown, unless it has none or its help names it."""
+    """Examples as written, long description lines wrapped; each flag's default shown, unless it has none or its help
+    names it."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        def fill(paragraph: str) -> str:  # an example's indented lines stay as written
+            if any(line.startswith(" ") for line in paragraph.splitlines()):
+                return paragraph
+            return textwrap.fill(" ".join(paragraph.split()), width, initial_indent=indent, subsequent_indent=indent)
+
+        return "\n\n".join(fill(paragraph) for paragraph in text.split("\n\n"))
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         unset = action.default is None or action.default is False or action.default in ([], argparse.SUPPRESS)

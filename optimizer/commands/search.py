@@ -23,8 +23,8 @@ from optimizer.defaults import (
 
 EXAMPLE = """examples:
   archopt search --trials 20 --train-steps 100 --out results/quick   # a short first try
-  archopt search --timeout 8h                          # overnight, into results/fashion_mnist-default
-  archopt search --timeout 8h                          # the same command again resumes the run
+  archopt search --timeout 8h        # overnight, into results/fashion_mnist-default
+  archopt search --timeout 8h        # the same command again resumes that run
 
 Each trial is scored on validation images; the test set is for `archopt export` only."""
 
