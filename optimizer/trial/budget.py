@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from optimizer.defaults import BATCH_SIZE, ETA, MAX_STEP_MS, TIMING_S, TRAIN_STEPS
-from optimizer.errors import ArchoptError, check_positive
+from optimizer.errors import ArchoptError, check_positive, check_positive_int
 from optimizer.trial.rungs import make_rungs
 
 
@@ -32,12 +32,13 @@ class Budget:
         return make_rungs(min_steps=self.min_steps, max_steps=self.train_steps, eta=self.eta)
 
     def __post_init__(self) -> None:
-        check_positive(batch_size=self.batch_size, timing_s=self.timing_s, max_step_ms=self.max_step_ms)
+        check_positive_int(batch_size=self.batch_size)
+        check_positive(timing_s=self.timing_s, max_step_ms=self.max_step_ms)
         if (self.train_steps is None) == (self.epochs is None):
             raise ArchoptError(
                 f"give exactly one of a step or an epoch budget, but got ({self.train_steps=}, {self.epochs=})."
             )
-        check_positive(
+        check_positive_int(
             **{k: v for k, v in (("train_steps", self.train_steps), ("epochs", self.epochs)) if v is not None}
         )
         if self.min_steps is not None and self.epochs is not None:
