@@ -9,28 +9,71 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import logging
 import os
 import sys
+import textwrap
+
+from optimizer import interrupts
 
 COMMANDS = ("search", "export", "explain", "pareto", "retime", "report")
+DESCRIPTION = "Search CNN architectures for the front of validation accuracy against training step time."
+EXAMPLE = """examples:
+  archopt search --trials 20 --train-steps 100 --out results/quick   # a short first try
+  archopt search --timeout 8h        # overnight, into results/fashion_mnist-default
+  archopt report results/fashion_mnist-default
+  archopt export results/fashion_mnist-default --trial 47 --out models/trial-47
+
+`archopt COMMAND --help` describes each command."""
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Examples as written, long description lines wrapped; each flag's default shown, unless it has none or its help
+    names it."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        def fill(paragraph: str) -> str:  # an example's indented lines stay as written
+            if any(line.startswith(" ") for line in paragraph.splitlines()):
+                return paragraph
+            return textwrap.fill(" ".join(paragraph.split()), width, initial_indent=indent, subsequent_indent=indent)
+
+        return "\n\n".join(fill(paragraph) for paragraph in text.split("\n\n"))
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        unset = action.default is None or action.default is False or action.default in ([], argparse.SUPPRESS)
+        if unset or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but its usage errors are one line and exit 2 like every other bad input."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:
         self.exit(EXIT_ERROR, f"archopt: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="archopt", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="archopt", description=DESCRIPTION, epilog=EXAMPLE)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"optimizer.commands.{name}").add_parser(subparsers)
     return parser
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("archopt")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,16 +85,23 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)  # a supervisor re-runs the same command in workers
     from optimizer.errors import ArchoptError
 
-    try:
-        if not _only_supervises(args):
-            _import_tensorflow_quietly()
-        return int(args.run(args) or 0)
-    except ArchoptError as error:
-        print(f"archopt: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("archopt: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    with interrupts.as_keyboard_interrupt():  # a scheduler's SIGTERM stops a command as Ctrl-C does
+        try:
+            if not _only_supervises(args):
+                _import_tensorflow_quietly()
+            return int(args.run(args) or 0)
+        except ArchoptError as error:
+            print(f"archopt: error: {error}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            print("archopt: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception:
+            if not interrupts.received():
+                raise
+            # The interrupt reached TensorFlow's C++ code, which raised another error for it.
+            print("archopt: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
 def _only_supervises(args: argparse.Namespace) -> bool:

@@ -25,6 +25,13 @@ def check_positive(**values: float) -> None:
             raise ArchoptError(f"`{name}` must be positive, but got {value!r}.")
 
 
+def check_positive_int(**values: object) -> None:
+    """Refuse a value that is not a positive integer (a bool is not one) with a one-line error."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ArchoptError(f"`{name}` must be a positive integer, but got {value!r}.")
+
+
 def first_line(error: BaseException, *, limit: int = 300) -> str:
     """The first non-empty line of an error's message (its type when there is none): for the user's one-line errors."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]

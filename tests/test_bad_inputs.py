@@ -32,20 +32,23 @@ TINY = [
 
 
 def test_unknown_dataset(capsys, tmp_path):
-    assert "unknown dataset 'svhn'" in one_line_error(
+    assert "invalid choice: 'svhn' (choose from 'mnist'" in one_line_error(
         capsys, ["search", "--dataset", "svhn", "--out", str(tmp_path / "r")]
     )
 
 
 @pytest.mark.parametrize("flag, value, expected", [
     ("--timeout", "8 hours please", "8 hours please"),
-    ("--trials", "0", "`--trials` must be a positive integer, but got '0'"),
-    ("--trials", "-3", "'-3'"),
-    ("--sampler", "annealing", "unknown sampler 'annealing'"),
+    ("--trials", "0", "`--trials` must be a positive integer, but got 0"),
+    ("--trials", "-3", "got -3"),
+    ("--trials", "many", "invalid int value: 'many'"),
+    ("--sampler", "annealing", "invalid choice: 'annealing' (choose from 'tpe'"),
+    ("--epochs", ["2", "--train-steps", "4"], "argument --train-steps: not allowed with argument --epochs"),
     ("--engine", "hyperopt", "'hyperopt'"),
 ])
 def test_bad_flag_values(capsys, tmp_path, flag, value, expected):
-    assert expected in one_line_error(capsys, ["search", flag, value, "--out", str(tmp_path / "r")])
+    values = value if isinstance(value, list) else [value]
+    assert expected in one_line_error(capsys, ["search", flag, *values, "--out", str(tmp_path / "r")])
     assert not (tmp_path / "r").exists()  # refused before anything was written
 
 
@@ -123,6 +126,21 @@ def test_unreachable_storage(capsys, tmp_path):
         ["search", "--storage", "postgresql://archopt:secret@127.0.0.1:9/none", "--out", str(tmp_path / "r"), *TINY],
     )
     assert "cannot open storage" in line and "127.0.0.1:9" in line and "secret" not in line
+    assert not (tmp_path / "r").exists()  # nothing of the failed start is left
+
+
+def test_a_start_that_fails_before_its_first_trial_leaves_the_folder_as_it_found_it(capsys, tmp_path):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    argv = ["search", "--dataset", "mnist", "--data-dir", str(empty), "--out", str(tmp_path / "new" / "run"), *TINY]
+    assert "mnist" in one_line_error(capsys, argv)
+    assert not (tmp_path / "new").exists()  # the folders it made are gone, parents too
+    argv[argv.index("--train-steps") + 1] = "7"
+    assert "started with" not in one_line_error(capsys, argv)  # a retry with other settings is no resume
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("the user's")
+    one_line_error(capsys, [*argv[:argv.index("--out")], "--out", str(tmp_path / "mine"), *TINY])
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]  # a folder that was there stays
 
 
 def test_output_folder_that_cannot_be_created(capsys, tmp_path):

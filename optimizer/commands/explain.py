@@ -14,26 +14,37 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from optimizer.defaults import FLOPS_PER_MAC_TRAINING
-from optimizer.errors import ArchoptError
+from optimizer.commands.run_folder import add_storage_argument
+from optimizer.defaults import BATCH_SIZE, FLOPS_PER_MAC_TRAINING
+from optimizer.errors import ArchoptError, check_positive_int
 
 if TYPE_CHECKING:
     import keras
 
 # Forward pass 2 FLOPs per MAC, backward pass twice the forward: a training step is ~6 FLOPs per MAC.
+EXAMPLE = """examples:
+  archopt explain models/trial-47 --time
+  archopt explain results/fashion_mnist-default --trial 47
+"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("explain", help="per-layer parameters and MACs of a model", description=__doc__)
+    p = subparsers.add_parser(
+        "explain", help="per-layer parameters and MACs of a model", epilog=EXAMPLE,
+        description="Print the parameters and multiply-accumulates (MACs) of every layer of a model, and with --time "
+        "its measured training step time.\n\n" + __doc__.split("\n\n", 1)[1],
+    )
     p.add_argument(
         "model",
         metavar="MODEL",
-        help="a .keras file, a folder from `archopt export`, `file.py:function` or `package.module:function`",
+        help="a .keras file, a folder from `archopt export`, `file.py:function` or `package.module:function`; a "
+        "run folder with --trial",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--time", action="store_true", help="also measure the training step time")
-    p.add_argument("--batch-size", type=int, default=64, help="batch size for --time (default: 64)")
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="images per training step for --time")
     p.add_argument("--trial", type=int, default=None, help="MODEL is a run folder: explain this trial's model")
+    add_storage_argument(p)
     p.set_defaults(run=run)
 
 
@@ -44,12 +55,11 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.results.rebuild import around_original, trial_model
     from optimizer.space import models
 
-    if args.batch_size <= 0:
-        raise ArchoptError(f"`--batch-size` must be a positive integer, but got {args.batch_size!r}.")
+    check_positive_int(**{"--batch-size": args.batch_size})
     if args.trial is None:
         model = models.load_model(args.model)
     else:
-        model = trial_model(Path(args.model), trial=args.trial)
+        model = trial_model(Path(args.model), trial=args.trial, storage=args.storage)
     layer_costs = costs.layer_costs(model)
     report = costs.costs_to_json(layer_costs)
     if args.time:

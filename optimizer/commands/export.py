@@ -1,16 +1,25 @@
-"""`archopt export RUN_DIR --trial N --out DIR`: the chosen model, retrained and saved."""
+"""`archopt export RUN --trial N --out DIR`: the chosen model, retrained and saved."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from optimizer.commands.run_folder import add_run_arguments
 from optimizer.defaults import EXPORT_EPOCHS
+
+EXAMPLE = """example:
+  archopt export results/fashion_mnist-default --trial 47 --out models/trial-47
+"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("export", help="retrain one trial on the full training split and save it")
-    p.add_argument("run_dir", type=Path)
+    p = subparsers.add_parser(
+        "export", help="retrain one trial on the full training split and save it",
+        description="Retrain one trial's architecture on the full training split, score it once on the test set, and "
+        "save it as a SavedModel and a .keras file.", epilog=EXAMPLE,
+    )
+    add_run_arguments(p)
     p.add_argument("--trial", type=int, required=True, help="trial number (see pareto.csv)")
     p.add_argument(
         "--out", type=Path, required=True, help="new folder for the SavedModel, model.keras and archopt.json"
@@ -33,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.results.export import export_trial
 
     record = export_trial(args.run_dir, trial=args.trial, out=args.out, epochs=args.epochs, augmented=args.augment,
-                          reuse_finalist=args.reuse_finalist)
+                          reuse_finalist=args.reuse_finalist, storage=args.storage)
     print(
         f"trial {record['trial']}: test accuracy {record['test_accuracy']:.4f} "
         f"after {record['epochs']} epochs; saved to {args.out}"

@@ -1,4 +1,4 @@
-"""`archopt retime RUN_DIR`: time the front and the baselines again, in interleaved rounds, and rewrite the results.
+"""`archopt retime RUN`: time the front and the baselines again, in interleaved rounds, and rewrite the results.
 
 Use it when the machine is quiet. Only trials of this machine's device class are re-timed;
 a few trials off the front are re-timed beside it to measure how fast the machine runs now against
@@ -9,17 +9,25 @@ them, and each CSV keeps the first timing in its step_time_first_ms column.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from optimizer.errors import ArchoptError
+from optimizer.commands.run_folder import add_run_arguments
+from optimizer.defaults import RETIME_ROUNDS
+from optimizer.errors import check_positive_int
+
+EXAMPLE = """example:
+  archopt retime results/fashion_mnist-default --rounds 5
+"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "retime", help="re-time a run's front and baselines, then rewrite its results", description=__doc__
+        "retime", help="re-time a run's front and baselines, then rewrite its results",
+        description="Time a run's front and baselines again in interleaved rounds and rewrite its results.\n\n"
+        + __doc__.split("\n\n", 1)[1],
+        epilog=EXAMPLE,
     )
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    p.add_argument("--rounds", type=int, default=None, help="interleaved rounds per model (default: 3)")
+    add_run_arguments(p)
+    p.add_argument("--rounds", type=int, default=RETIME_ROUNDS, help="interleaved rounds per model")
     p.set_defaults(run=run)
 
 
@@ -30,10 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.results.summary import print_summary
     from optimizer.study import assemble
 
-    rounds = retime.DEFAULT_ROUNDS if args.rounds is None else args.rounds
-    if rounds <= 0:
-        raise ArchoptError(f"`--rounds` must be a positive integer, but got {rounds!r}.")
-    config, study = open_run(args.run_dir)
+    rounds = args.rounds
+    check_positive_int(**{"--rounds": rounds})
+    config, study = open_run(args.run_dir, storage=args.storage)
     times = retime.retime_study(study, assemble.objective_for(config), rounds=rounds)
     factors = ", ".join(f"{f:.2f}x" for f in sorted({r.factor for r in times.values()}))
     print(

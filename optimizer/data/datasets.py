@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from optimizer.data import formats
+from optimizer.defaults import VAL_SIZE
 from optimizer.errors import ArchoptError, DataError, first_line
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ def keras_home() -> Path:
 
 
 def split_validation(
-    dataset: Dataset, *, val_size: int = 5000, train_size: int | None = None, seed: int = 0
+    dataset: Dataset, *, val_size: int = VAL_SIZE, train_size: int | None = None, seed: int = 0
 ) -> Split:
     """Hold out ``val_size`` training images for validation, by a permutation seeded with ``seed``.
 

@@ -15,7 +15,7 @@ import warnings
 import keras
 import tensorflow as tf
 
-from optimizer.errors import ArchoptError
+from optimizer.errors import check_positive_int
 
 # Two inter-op threads: a convolution's backward pass has two independent ops (input
 # and filter gradients) that can run side by side. On the shared 2-core box, inter=2
@@ -43,9 +43,7 @@ def configure_threads(*, intra: int | None = None, inter: int | None = None) -> 
     """
     intra = available_cores() if intra is None else intra
     inter = min(available_cores(), MAX_INTER_OP_THREADS) if inter is None else inter
-    for name, value in (("intra", intra), ("inter", inter)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ArchoptError(f"`{name}` threads must be a positive integer, but got {value!r}.")
+    check_positive_int(intra=intra, inter=inter)
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra)
         tf.config.threading.set_inter_op_parallelism_threads(inter)

@@ -27,6 +27,7 @@ SAVED_MODEL_SIGNATURE = "serving_default"
 def export_trial(
     run_dir: Path, *, trial: int, out: Path, epochs: int = EXPORT_EPOCHS, augmented: bool = True,
     reuse_finalist: bool = False,
+    storage: str | None = None,
 ) -> dict:
     """Write a SavedModel, model.keras and archopt.json for trial ``trial``; returns the JSON record.
 
@@ -36,7 +37,7 @@ def export_trial(
     """
     if epochs <= 0:
         raise ArchoptError(f"`--epochs` must be a positive integer, but got {epochs!r}.")
-    config, study = open_run(run_dir)
+    config, study = open_run(run_dir, storage=storage)
     frozen = complete_trial(study, number=trial)
     augmentation = for_dataset(config.dataset) if augmented else None
     weights = (  # refused before anything is written

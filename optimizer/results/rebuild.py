@@ -19,9 +19,9 @@ from optimizer.study.run_config import RunConfig
 from optimizer.study.storage import normalize_url
 
 
-def open_run(run_dir: Path) -> tuple[RunConfig, optuna.Study]:
-    """The run's settings and its study (read-only use)."""
-    config = run_config.load(Path(run_dir))
+def open_run(run_dir: Path, *, storage: str | None = None) -> tuple[RunConfig, optuna.Study]:
+    """The run's settings and its study (read-only use); ``storage``: the URL with the password run.json masks."""
+    config = run_config.load(Path(run_dir), storage=storage)
     try:
         study = optuna.load_study(study_name=config.study, storage=normalize_url(config.storage))
     except Exception as error:  # a missing study or an unreachable storage
@@ -50,9 +50,9 @@ def rebuild_model(config: RunConfig, params: dict, *, input_shape: tuple, num_cl
     return rebuild(build, params)
 
 
-def trial_model(run_dir: Path, *, trial: int) -> keras.Model:
+def trial_model(run_dir: Path, *, trial: int, storage: str | None = None) -> keras.Model:
     """Trial ``trial``'s architecture (untrained), for `explain RUN_DIR --trial N`."""
-    config, study = open_run(run_dir)
+    config, study = open_run(run_dir, storage=storage)
     frozen = complete_trial(study, number=trial)
     spec = SPECS[config.dataset]
     return rebuild_model(config, frozen.params, input_shape=spec.image_shape, num_classes=spec.num_classes)

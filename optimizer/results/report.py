@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import optuna
 import pandas as pd
 
@@ -43,11 +44,24 @@ def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]
     """
     rows = [_row(t, pareto=pareto) for t in trials]
     _explain_stale_failures(rows, trials)
-    knobs = list(dict.fromkeys(k for t in trials for k in t.params))
+    knobs = knobs_in_order(trials)
     final = [c for c in FINAL if any(c in r for r in rows)]
     columns = LEADING + final + knobs + METRICS + [c for r in rows for c in r]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
     return frame.astype({"is_pareto": bool})
+
+
+def knobs_in_order(trials: Sequence[optuna.trial.FrozenTrial]) -> list[str]:
+    """Every knob once, in the order the space asks for them: a knob first met in a later trial (``filters_5`` of the
+    first five-block network) goes right after the knob asked before it in that trial, not after all the others."""
+    knobs: list[str] = []
+    for trial in trials:
+        at = 0
+        for knob in trial.params:  # in the order the trial suggested them
+            if knob not in knobs:
+                knobs.insert(at, knob)
+            at = knobs.index(knob) + 1
+    return knobs
 
 
 def _explain_stale_failures(rows: list[dict], trials: Sequence[optuna.trial.FrozenTrial]) -> None:
@@ -80,8 +94,16 @@ def _row(trial: optuna.trial.FrozenTrial, *, pareto: set[int]) -> dict:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write through a temporary file so a run killed mid-write leaves the previous file intact."""
     tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False)
+    whole_numbers_as_integers(frame).to_csv(tmp, index=False)
     os.replace(tmp, path)
+
+
+def whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns whose values are all whole numbers as pandas' nullable integers, so a CSV reads 314, not 314.0
+    (Optuna stores every number as a float; a column with gaps, such as ``repeat_of``, cannot be numpy's int64)."""
+    floats = frame.select_dtypes("float")
+    whole = [c for c in floats if np.isfinite(floats[c].dropna()).all() and (floats[c].dropna() % 1 == 0).all()]
+    return frame.astype({column: "Int64" for column in whole})
 
 
 def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False) -> pd.DataFrame | None:

@@ -13,6 +13,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from optimizer.defaults import RETIME_ROUNDS
 from optimizer.optuna_private import overwrite_values
 from optimizer.results import baselines, front, sitting
 from optimizer.results.front import with_step_times
@@ -20,7 +21,7 @@ from optimizer.results.sitting import CONTROLS, Retimed
 from optimizer.trial.attrs import FIRST_STEP_TIME
 
 ATTR = "retimed"
-DEFAULT_ROUNDS = 3
+DEFAULT_ROUNDS = RETIME_ROUNDS
 MAX_PASSES = 3
 
 

@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 
 from optimizer.defaults import TUNERS
 from optimizer.errors import ArchoptError, CandidateFailed
+from optimizer.optional import try_import
 from optimizer.results import html_report, report
 from optimizer.results.summary import print_summary
 from optimizer.search import run as search_run
@@ -34,6 +35,9 @@ from optimizer.trial.objective import Objective
 # keeps both terms in play for small CNNs (accuracy 0.7-0.9, steps of 2-50 ms on a CPU).
 DEFAULT_KT_LAMBDA = 1e-3
 HYPERBAND_MAX_EPOCHS = 3
+with try_import(feature="KerasTuner's bayesian tuner (--tuner bayesian)", install="'archopt[bayesian]'") as bayesian:
+    import scipy.optimize  # noqa: F401  (what KerasTuner's BayesianOptimizationOracle imports)
+    import sklearn.gaussian_process  # noqa: F401
 PROJECT = "keras_tuner"
 
 
@@ -43,12 +47,8 @@ def make_oracle(tuner: str, *, seed: int, max_failures: int) -> kt.Oracle:
     if tuner == "random":
         return kt.oracles.RandomSearchOracle(max_trials=10**6, **common)
     if tuner == "bayesian":
-        try:
-            return kt.oracles.BayesianOptimizationOracle(max_trials=10**6, **common)
-        except ImportError as error:  # its Gaussian process is scikit-learn's
-            raise ArchoptError(
-                f"KerasTuner's bayesian tuner needs scikit-learn: pip install 'keras-tuner[bayesian]' ({error})."
-            ) from None
+        bayesian.check()
+        return kt.oracles.BayesianOptimizationOracle(max_trials=10**6, **common)
     if tuner == "hyperband":
         # The resource is a fraction of the training budget: `tuner/epochs` of HYPERBAND_MAX_EPOCHS.
         return kt.oracles.HyperbandOracle(
@@ -190,7 +190,7 @@ def execute(plan: Any, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> i
     if not math.isfinite(kt_lambda) or kt_lambda < 0:
         raise ArchoptError(f"`--kt-lambda` must be a non-negative number, but got {kt_lambda!r}.")
     oracle = make_oracle(tuner, seed=plan.config.seed, max_failures=GIVE_UP_AFTER_FAILURES)
-    search_run.prepare_run_dir(plan)
+    plan = search_run.prepare_run_dir(plan)
     objective = assemble.objective_for(plan.config)
     study = assemble.study_for(plan.config, sampler="random")  # only stores the mirrored trials
     html_report.record_fingerprint(study)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import shutil
 import signal
 import time
 from pathlib import Path
+from typing import Callable
 
 from optuna.trial import TrialState
 
-from optimizer.defaults import DATASETS, EXPORT_EPOCHS, NO_TRIAL_LIMIT, SEARCH_SHARE, TRAIN_STEPS, TRIALS
-from optimizer.errors import ArchoptError, CandidateFailed
+from optimizer.defaults import DATASETS, ETA, EXPORT_EPOCHS, NO_TRIAL_LIMIT, SEARCH_SHARE, TRAIN_STEPS, TRIALS
+from optimizer.errors import ArchoptError, CandidateFailed, check_positive_int
+from optimizer.interrupts import raise_interrupt
 from optimizer.results import baselines, finalists, html_report, report, retime
 from optimizer.results.summary import print_summary
 from optimizer.search import supervisor
@@ -20,10 +23,10 @@ from optimizer.search.durations import parse_duration
 from optimizer.study import run_config
 from optimizer.study import study as studies
 from optimizer.study.fleet import TrialGate, shares_study
-from optimizer.study.progress import ProgressBar, quiet_candidate_tracebacks
+from optimizer.study.progress import LOG_FILE, ProgressBar, log_to, quiet_candidate_tracebacks
 from optimizer.study.run_config import RunConfig
 from optimizer.study.samplers import DEFAULT_SAMPLER, SAMPLERS
-from optimizer.study.storage import fail_stale, retry
+from optimizer.study.storage import fail_stale, make_storage, masked, retry
 from optimizer.trial.budget import Budget
 
 
@@ -127,17 +130,13 @@ def _finalists(args: argparse.Namespace) -> int:
 def _budget(args: argparse.Namespace) -> Budget:
     steps = None if args.epochs is not None else (TRAIN_STEPS if args.train_steps is None else args.train_steps)
     return Budget(batch_size=args.batch_size, train_steps=steps, epochs=args.epochs, timing_s=args.timing_s,
-                  max_step_ms=args.max_step_ms, min_steps=getattr(args, "min_steps", None), eta=getattr(args, "eta", 3))
+                  max_step_ms=args.max_step_ms, min_steps=getattr(args, "min_steps", None),
+                  eta=getattr(args, "eta", ETA))
 
 
 def _positive(flag: str, value: object) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        number = 0
-    if number <= 0:
-        raise ArchoptError(f"`{flag}` must be a positive integer, but got {value!r}.")
-    return number
+    check_positive_int(**{flag: value})
+    return value
 
 
 def _timeout(text: str | None) -> float | None:
@@ -155,21 +154,98 @@ def _slug(space: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lower() or "space"
 
 
-def prepare_run_dir(plan: Plan) -> None:
-    """Create the run folder and record its settings, or check them against the run being resumed and the study."""
+def prepare_run_dir(plan: Plan) -> Plan:
+    """Create the run folder and record its settings, or check them against the run being resumed and the study.
+
+    Returns the plan to run: a resume without --storage of a run whose run.json masks its storage's password runs on
+    that storage, the password read from $ARCHOPT_DB.
+    """
     try:
         plan.run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ArchoptError(f"cannot create output folder `{plan.run_dir}`: {error.strerror}.") from None
+    log_to(plan.run_dir / LOG_FILE)  # Optuna's log lines and warnings, held until now (see progress.console_log)
     path = plan.run_dir / run_config.FILE
     if path.exists():
-        run_config.check_resume(saved=run_config.load(plan.run_dir), new=plan.config)
+        plan = _resumed(plan)
     # The study's own record: a fleet worker with other settings (and its own --out) is refused before it writes.
     from optimizer.study.fleet import join_study
 
     join_study(plan.config)
     if not path.exists():
         run_config.save(plan.config, plan.run_dir)
+    return plan
+
+
+def _resumed(plan: Plan) -> Plan:
+    default = plan.config.storage == run_config.own_storage(plan.run_dir)  # no --storage given
+    saved = run_config.load(plan.run_dir, storage=None if default else plan.config.storage)
+    run_config.check_resume(saved=saved, new=plan.config)
+    if default and masked(saved.storage) != saved.storage:  # its password restored from $ARCHOPT_DB
+        return dataclasses.replace(plan, config=dataclasses.replace(plan.config, storage=saved.storage))
+    return plan
+
+
+def leave_as_found_on_failure(plan: Plan, search: Callable[[], int]) -> int:
+    """Run ``search``; should it fail (an error, an interrupt, a non-zero exit) before any trial of its study started,
+    remove what this start created in the run folder, so that a retry with other settings is not a refused resume.
+
+    Only what it created: a resumed folder (one with run.json) is left alone, and so is a folder, log or study.db
+    that existed before; a study on a shared storage (a fleet's) stays too, as other workers may be joining it.
+    """
+    files = [run_config.FILE, LOG_FILE, *_own_study_files(plan)]
+    existed = _first_missing(plan.run_dir), {name for name in files if (plan.run_dir / name).exists()}
+    code = 1
+    try:
+        code = search()
+    finally:
+        if code != 0 and run_config.FILE not in existed[1] and not _started(plan):
+            _remove_created(plan, files=files, existed=existed)
+    return code
+
+
+def _own_study_files(plan: Plan) -> list[str]:
+    if plan.config.storage != run_config.own_storage(plan.run_dir):
+        return []
+    return [run_config.OWN_STORAGE + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def _started(plan: Plan) -> bool:
+    """Whether the study holds a trial; True when it cannot be read (then nothing is removed)."""
+    import optuna
+
+    if not (plan.run_dir / run_config.FILE).exists():
+        return False  # run.json is written once the study is joined, before any trial
+    try:
+        storage = make_storage(plan.config.storage)  # bounded: a lost server is given 10 s, not forever
+        try:
+            return bool(optuna.load_study(study_name=plan.config.study, storage=storage).get_trials(deepcopy=False))
+        finally:
+            storage.engine.dispose()
+    except KeyError:  # no such study
+        return False
+    except Exception:
+        return True
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost folder of ``folder``'s path that does not exist yet (``mkdir(parents=True)`` makes it)."""
+    missing = None
+    for path in (folder.absolute(), *folder.absolute().parents):
+        if path.exists():
+            return missing
+        missing = path
+    return missing
+
+
+def _remove_created(plan: Plan, *, files: list[str], existed: tuple[Path | None, set[str]]) -> None:
+    created, files_existed = existed
+    log_to(None)
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+        return
+    for name in set(files) - files_existed:
+        (plan.run_dir / name).unlink(missing_ok=True)
 
 
 def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None) -> int:
@@ -178,7 +254,7 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     With ``plan.trials_per_process`` (and the command line in ``argv``), this process only supervises workers that
     run the trials; each worker comes back here.
     """
-    prepare_run_dir(plan)
+    plan = prepare_run_dir(plan)
     if plan.trials_per_process and argv is not None and not supervisor.is_worker():
         return supervisor.supervise(argv, timeout=plan.timeout)
     # The reserve from the whole --timeout (a worker's plan.timeout is still the flag's), before it becomes what's left.
@@ -226,7 +302,7 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
         lambda s, t: fail_stale(s), lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True),
         studies.stop_at(plan.n_trials), studies.stop_when_hopeless, studies.stop_when_exhausted, bar.update, gate,
     ]
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
         if gate.open(study):
             quota = plan.trials_per_process if supervisor.is_worker() else None
@@ -278,7 +354,3 @@ def _finish(study, objective, *, plan: Plan, deadline: float | None = None):
                                   shared=shares_study(plan.config, run_dir=plan.run_dir))
     return report.write_outputs(study, plan.run_dir)
 
-
-def _raise_interrupt(signum: int, frame: object) -> None:
-    # SIGTERM (a scheduler ending the job) stops exactly like Ctrl-C: the running trial fails, results are written.
-    raise KeyboardInterrupt(f"signal {signum}")

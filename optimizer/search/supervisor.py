@@ -38,7 +38,9 @@ def supervise(argv: list[str], *, timeout: float | None) -> int:
     code = EXIT_MORE
     while code == EXIT_MORE and not stop:
         code = _run_worker(argv, env=env, stop=stop)
-    return code if code >= 0 else 128 - code  # ended by a signal: 128 + its number
+    if stop and code == EXIT_MORE:  # the signal came as the worker ended its quota: stopped all the same
+        raise KeyboardInterrupt(f"signal {stop[0]}")
+    return code if code >= 0 else 128 - code  # a worker ended by a signal: the shell's 128 + signal number
 
 
 def _run_worker(argv: list[str], *, env: dict, stop: list[int]) -> int:
@@ -53,10 +55,13 @@ def _run_worker(argv: list[str], *, env: dict, stop: list[int]) -> int:
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return worker.wait()
+        code = worker.wait()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if stop and code == EXIT_MORE:  # the signal came as the worker ended its quota: stopped all the same
+        raise KeyboardInterrupt(f"signal {stop[0]}")
+    return code
 
 
 def _die_with_parent() -> None:

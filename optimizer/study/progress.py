@@ -1,9 +1,14 @@
-"""What a search shows while it runs: a progress bar, and failed candidates without tracebacks."""
+"""What a search shows while it runs: a progress bar, failed candidates without tracebacks, and Optuna's log lines
+and Python's warnings kept in the run folder's log file instead of the console."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import logging.handlers
 import time
+from pathlib import Path
+from typing import Iterator
 
 import optuna
 from optuna.trial import TrialState
@@ -58,3 +63,66 @@ def quiet_candidate_tracebacks() -> None:
     for handler in logging.getLogger("optuna").handlers:
         if not any(isinstance(f, _NoCandidateTraceback) for f in handler.filters):
             handler.addFilter(_NoCandidateTraceback())
+
+
+LOG_FILE = "archopt.log"  # in the run folder: Optuna's log lines (one per trial) and Python's warnings
+_LOGGERS = ("optuna", "py.warnings")  # py.warnings: where logging.captureWarnings sends warnings
+
+
+class _RunLog(logging.handlers.MemoryHandler):
+    """Holds the records until the run folder exists (``log_to``), then writes them and every later one to its file."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=0)
+
+    def shouldFlush(self, record: logging.LogRecord) -> bool:
+        return self.target is not None
+
+
+@contextlib.contextmanager
+def console_log(*, verbose: bool = False) -> Iterator[None]:
+    """While a search runs, Optuna's log lines and Python's warnings go to the run folder's log file only (see
+    ``log_to``), so the console shows archopt's own progress and summary; ``verbose`` shows them on the console too."""
+    buffer, console = _RunLog(), logging.StreamHandler()
+    loggers = [logging.getLogger(name) for name in _LOGGERS]
+    propagate = [logger.propagate for logger in loggers]
+    logging.captureWarnings(True)
+    if not verbose:
+        optuna.logging.disable_default_handler()
+    for logger in loggers:
+        logger.propagate = False  # not to a root handler someone else set up (pytest, absl)
+        logger.addHandler(buffer)
+    if verbose:
+        loggers[1].addHandler(console)  # Optuna's own handler shows its lines
+    try:
+        yield
+    finally:
+        for logger, before in zip(loggers, propagate):
+            logger.removeHandler(buffer)
+            logger.removeHandler(console)
+            logger.propagate = before
+        _close(buffer)
+        logging.captureWarnings(False)
+        if not verbose:
+            optuna.logging.enable_default_handler()
+
+
+def log_to(path: Path | None) -> None:
+    """Write the held and later records of ``console_log`` to ``path`` (appending); None: stop writing to a file."""
+    for handler in logging.getLogger(_LOGGERS[0]).handlers:
+        if isinstance(handler, _RunLog):
+            if handler.target is not None:
+                handler.target.close()
+            target = None
+            if path is not None:
+                target = logging.FileHandler(path, encoding="utf-8")
+                target.setFormatter(logging.Formatter("[%(levelname)1.1s %(asctime)s %(name)s] %(message)s"))
+            handler.setTarget(target)
+            handler.flush()
+
+
+def _close(buffer: _RunLog) -> None:
+    buffer.flush()
+    if buffer.target is not None:
+        buffer.target.close()
+    buffer.close()

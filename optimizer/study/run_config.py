@@ -6,7 +6,9 @@ import dataclasses
 import json
 from pathlib import Path
 
+from optimizer.defaults import TRAIN_SIZE, VAL_SIZE
 from optimizer.errors import ArchoptError
+from optimizer.study.storage import masked, unmasked
 from optimizer.trial.budget import Budget
 
 FILE = "run.json"
@@ -30,8 +32,8 @@ class RunConfig:
     study: str
     data_dir: str | None = None
     seed: int = 0
-    val_size: int = 5000
-    train_size: int | None = 20000
+    val_size: int = VAL_SIZE
+    train_size: int | None = TRAIN_SIZE
     budget: Budget = Budget()
     engine: str = "optuna"  # who proposed the candidates: "optuna" or "keras-tuner"
 
@@ -50,12 +52,14 @@ def own_storage(run_dir: Path) -> str:
 
 def save(config: RunConfig, run_dir: Path) -> None:
     data = config.to_dict()
-    if config.storage == own_storage(run_dir):
-        data["storage"] = OWN_STORAGE
+    # A password never goes into the folder (people copy and share it): commands take it from --storage or $ARCHOPT_DB.
+    data["storage"] = OWN_STORAGE if config.storage == own_storage(run_dir) else masked(config.storage)
     (run_dir / FILE).write_text(json.dumps(data, indent=2) + "\n")
 
 
-def load(run_dir: Path) -> RunConfig:
+def load(run_dir: Path, *, storage: str | None = None) -> RunConfig:
+    """The settings in ``run_dir``'s run.json; a recorded storage's masked password is ``storage``'s (the command's
+    --storage) or else the environment's ARCHOPT_DB."""
     path = Path(run_dir) / FILE
     if not path.is_file():
         raise ArchoptError(f"`{run_dir}` is not an archopt run folder: {FILE} is missing.")
@@ -63,7 +67,8 @@ def load(run_dir: Path) -> RunConfig:
         config = RunConfig.from_dict(json.loads(path.read_text()))
     except (ValueError, TypeError) as error:
         raise ArchoptError(f"`{path}` is unreadable: {error}.") from error
-    return dataclasses.replace(config, storage=storage_of(config.storage, run_dir=Path(run_dir)))
+    url = unmasked(storage_of(config.storage, run_dir=Path(run_dir)), given=storage)
+    return dataclasses.replace(config, storage=url)
 
 
 def storage_of(recorded: str, *, run_dir: Path) -> str:

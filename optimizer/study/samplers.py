@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import optuna
 
+from optimizer.defaults import DEFAULT_SAMPLER, SAMPLERS
 from optimizer.errors import ArchoptError
+from optimizer.optional import try_import
 from optimizer.study.rung_sampler import RungAwareSampler
 from optimizer.study.shown import RecentTrialsSampler
 from optimizer.study.unseen import UnseenSampler
 
-SAMPLERS = ("tpe", "nsga2", "gp", "random")
-DEFAULT_SAMPLER = "tpe"
+__all__ = ["DEFAULT_SAMPLER", "SAMPLERS", "make_sampler"]
 
 
 def make_sampler(name: str, *, seed: int | None = None) -> optuna.samplers.BaseSampler:
@@ -43,9 +42,8 @@ def _base_sampler(name: str, *, seed: int | None) -> optuna.samplers.BaseSampler
 
 
 def _gp_sampler(*, seed: int | None) -> optuna.samplers.BaseSampler:
-    missing = [name for name in ("torch", "scipy") if importlib.util.find_spec(name) is None]
-    if missing:  # GPSampler needs both, and would fail late without them
-        raise ArchoptError(
-            f"sampler 'gp' needs PyTorch and SciPy ({missing[0]} is missing): pip install 'archopt[gp]'."
-        )
+    with try_import(feature="sampler 'gp'", install="'archopt[gp]'") as needs:  # GPSampler would fail late
+        import scipy  # noqa: F401
+        import torch  # noqa: F401
+    needs.check()
     return optuna.samplers.GPSampler(seed=seed)

@@ -22,7 +22,9 @@ import sqlalchemy
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from optimizer.defaults import ENV_STORAGE
 from optimizer.errors import ArchoptError, first_line
+from optimizer.optional import try_import
 from optimizer.optuna_private import stale_trial_ids, storage_of, trial_id
 from optimizer.study.races import retry_concurrent
 
@@ -56,22 +58,20 @@ def normalize_url(url: str) -> str:
 
 def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> RDBStorage:
     """An RDB storage with heartbeats for ``url``; an unreachable or unusable URL is one-line ArchoptError."""
+    driver = try_import(
+        feature=f"storage {redact(url)}", install="'archopt[postgres]' for PostgreSQL, or this database's driver"
+    )
     try:
-        with _no_experimental_warning():
-            # Retried: workers started together on a fresh database all create the tables (fleet).
+        with _no_experimental_warning(), driver:
+            # Retried: workers started together on a fresh database all create the tables at once (see fleet).
             storage = retry_concurrent(lambda: RDBStorage(
                 normalize_url(url), heartbeat_interval=heartbeat_s, grace_period=grace_s,
                 heartbeat_stale_trial_callback=RetryStale(max_retry=MAX_RETRY),
                 engine_kwargs=_engine_kwargs(url),
             ))
-    except ImportError as error:  # Optuna re-raises a missing driver as ImportError
-        missing = getattr(error.__cause__, "name", None) or "database"
-        raise ArchoptError(
-            f"storage {redact(url)} needs the {missing} driver, which is not installed "
-            "(for PostgreSQL: pip install 'archopt[postgres]')."
-        ) from None
-    except Exception as error:  # SQLAlchemy's: bad scheme, host, password, database
+    except Exception as error:  # SQLAlchemy's many errors for a bad scheme, host, password or database.
         raise ArchoptError(f"cannot open storage {redact(url)}: {type(error).__name__}: {first_line(error)}") from None
+    driver.check()  # the database's driver is not installed
     if url.startswith("sqlite"):
         _write_ahead(storage)
     return storage
@@ -164,6 +164,37 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # exists, owned by someone else
         return True
     return True
+
+
+MASK = "***"
+
+
+def masked(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (the user, host and database kept): what run.json records."""
+    parsed = _parsed(url)
+    return url if parsed is None or parsed.password is None else parsed.render_as_string(hide_password=True)
+
+
+def unmasked(recorded: str, *, given: str | None) -> str:
+    """The URL that ``recorded`` (run.json's, its password masked) names, with the password of ``given`` (--storage)
+    or else of the environment's ARCHOPT_DB, which must name the same database."""
+    parsed = _parsed(recorded)
+    if parsed is None or parsed.password != MASK:
+        return recorded  # no masked password: nothing to restore
+    source, url = ("--storage", given) if given else (f"${ENV_STORAGE}", os.environ.get(ENV_STORAGE))
+    if not url:
+        raise ArchoptError(f"run.json records the storage {recorded} without its password; give the URL with "
+                           f"--storage or in the environment variable {ENV_STORAGE}.")
+    if masked(url) != recorded:
+        raise ArchoptError(f"{source} names the storage {masked(url)}, but this run's study is on {recorded}.")
+    return url
+
+
+def _parsed(url: str) -> sqlalchemy.engine.URL | None:
+    try:
+        return sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        return None
 
 
 def redact(storage: object) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from optimizer.defaults import TRAIN_STEPS
-from optimizer.errors import ArchoptError, check_positive
+from optimizer.defaults import BATCH_SIZE, ETA, MAX_STEP_MS, TIMING_S, TRAIN_STEPS
+from optimizer.errors import ArchoptError, check_positive, check_positive_int
 from optimizer.trial.rungs import make_rungs
 
 
@@ -13,16 +13,16 @@ from optimizer.trial.rungs import make_rungs
 class Budget:
     """How much work one trial may do. The default suits hundreds of trials overnight on a laptop CPU."""
 
-    batch_size: int = 64
+    batch_size: int = BATCH_SIZE
     train_steps: int | None = TRAIN_STEPS
     epochs: int | None = None
-    timing_s: float = 1.0
-    max_step_ms: float = 1000.0
+    timing_s: float = TIMING_S
+    max_step_ms: float = MAX_STEP_MS
     # The first rung of successive halving (see optimizer.trial.rungs); None: ``train_steps``, single fidelity. Stored
     # resolved, so run.json and a fleet's study say what was measured, and a later change of the command line's default
     # cannot reinterpret an old run's None.
     min_steps: int | None = None
-    eta: int = 3  # each rung keeps the top 1/eta of the trials that reached it
+    eta: int = ETA  # each rung keeps the top 1/eta of the trials that reached it
 
     @property
     def rungs(self) -> tuple[int | None, ...]:
@@ -32,12 +32,13 @@ class Budget:
         return make_rungs(min_steps=self.min_steps, max_steps=self.train_steps, eta=self.eta)
 
     def __post_init__(self) -> None:
-        check_positive(batch_size=self.batch_size, timing_s=self.timing_s, max_step_ms=self.max_step_ms)
+        check_positive_int(batch_size=self.batch_size)
+        check_positive(timing_s=self.timing_s, max_step_ms=self.max_step_ms)
         if (self.train_steps is None) == (self.epochs is None):
             raise ArchoptError(
                 f"give exactly one of a step or an epoch budget, but got ({self.train_steps=}, {self.epochs=})."
             )
-        check_positive(
+        check_positive_int(
             **{k: v for k, v in (("train_steps", self.train_steps), ("epochs", self.epochs)) if v is not None}
         )
         if self.min_steps is not None and self.epochs is not None:

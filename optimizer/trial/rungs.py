@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from optimizer.errors import ArchoptError
+from optimizer.errors import ArchoptError, check_positive_int
 
 Point = tuple[float, float]  # (accuracy: higher is better, step time in ms: lower is better)
 
@@ -25,9 +25,7 @@ def make_rungs(*, min_steps: int, max_steps: int, eta: int) -> tuple[int, ...]:
 
     The top rung is always ``max_steps`` (the full budget); ``min_steps == max_steps`` gives one rung: single fidelity.
     """
-    for name, value in (("--min-steps", min_steps), ("--train-steps", max_steps)):
-        if not isinstance(value, int) or value <= 0:
-            raise ArchoptError(f"`{name}` must be a positive integer, but got {value!r}.")
+    check_positive_int(**{"--min-steps": min_steps, "--train-steps": max_steps})
     if min_steps > max_steps:
         raise ArchoptError(f"`--min-steps <= --train-steps` must hold, but got ({min_steps=}, {max_steps=}).")
     if not isinstance(eta, int) or eta < 2:

@@ -76,3 +76,31 @@ def test_throttled_writes_skip_within_the_interval_and_the_last_write_never_does
     assert (tmp_path / "trials.csv").stat().st_mtime_ns == before
     frame = write_outputs(study, tmp_path)  # the run's last write
     assert len(frame) == 61 and len(pd.read_csv(tmp_path / "trials.csv")) == 61
+
+
+def test_knobs_come_in_the_order_the_space_asks_for_them(tmp_path) -> None:
+    """A knob first met in a later trial (the fifth block's filters) sits beside its kin, not after the last knob."""
+    from optimizer.results.report import knobs_in_order
+
+    ints = IntDistribution(1, 64)
+    shallow = {"num_blocks": 1, "filters_1": 8, "dropout": 2}
+    deep = {"num_blocks": 2, "filters_1": 8, "filters_2": 16, "dropout": 2}
+    trials = [create_trial(values=[0.5, 1.0], params=p, distributions={k: ints for k in p}) for p in (shallow, deep)]
+    assert knobs_in_order(trials) == ["num_blocks", "filters_1", "filters_2", "dropout"]
+
+
+def test_the_csvs_write_whole_numbers_as_integers(tmp_path) -> None:
+    study = open_study(storage="sqlite:///:memory:", name="ints", sampler=optuna.samplers.RandomSampler(seed=0))
+    dist = {"filters_1": IntDistribution(8, 64), "filters_2": IntDistribution(8, 64)}
+    study.add_trial(create_trial(values=[0.5, 2.5], params={"filters_1": 8, "filters_2": 16}, distributions=dist,
+                                 user_attrs={"params": 314.0, "macs": 1000.0}))
+    study.add_trial(create_trial(values=[0.75, 1.5], params={"filters_1": 9},
+                                 distributions={"filters_1": dist["filters_1"]},
+                                 user_attrs={"params": 52.0, "macs": 70.0, "repeat_of": 0.0}))
+    write_outputs(study, tmp_path)
+    text = (tmp_path / "trials.csv").read_text()
+    assert ".0," not in text and "314," in text and "0.75," in text
+    frame = pd.read_csv(tmp_path / "trials.csv", dtype_backend="numpy_nullable")
+    for column in ("trial", "params", "macs", "filters_1", "filters_2", "repeat_of"):  # gaps in the last two
+        assert pd.api.types.is_integer_dtype(frame[column]), column
+    assert pd.api.types.is_float_dtype(frame["accuracy"])

@@ -53,3 +53,25 @@ def test_killed_worker_is_replaced_by_heartbeat_and_survivor_finishes(postgres_u
     dead_completed = [t for t in complete if t.user_attrs["pid"] == doomed.pid]
     assert dead_completed, "the dead worker's completed trial is gone"
     assert {t.user_attrs["pid"] for t in complete} == {doomed.pid, survivor.pid}
+
+
+@pytest.mark.slow
+def test_no_file_of_the_run_folder_holds_the_storage_password(postgres_url, tmp_path, small_fashion_dir, capsys,
+                                                               monkeypatch):
+    """run.json masks it; report and a resume take it from --storage or $ARCHOPT_DB, or say which is missing."""
+    from optimizer.cli import main
+    from tests.helpers import one_line_error, search_argv
+
+    url = postgres_url.replace("archopt@", "archopt:s3cret-pw@")  # the server trusts loopback: any password works
+    out = tmp_path / "run"
+    monkeypatch.delenv("ARCHOPT_DB", raising=False)
+    argv = search_argv(out, small_fashion_dir, "--study", "secret", "--sampler", "random", "--no-progress")
+    assert main([*argv, "--storage", url, "--trials", "1"]) == 0
+    assert "ARCHOPT_DB" in one_line_error(capsys, ["report", str(out)])
+    assert main(["report", str(out), "--storage", url]) == 0
+    monkeypatch.setenv("ARCHOPT_DB", url)
+    assert main([*argv, "--trials", "2"]) == 0  # a resume without --storage: the recorded study, on PostgreSQL
+    assert sum(t.state == TrialState.COMPLETE for t in trials(postgres_url, "secret")) == 2
+    assert not (out / "study.db").exists()
+    leaks = [path.name for path in out.rglob("*") if path.is_file() and b"s3cret-pw" in path.read_bytes()]
+    assert leaks == [] and len(list(out.iterdir())) > 3

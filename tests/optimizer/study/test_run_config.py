@@ -4,7 +4,9 @@ import json
 import shutil
 
 import optuna
+import pytest
 
+from optimizer.errors import ArchoptError
 from optimizer.results.rebuild import open_run
 from optimizer.study import run_config
 from optimizer.study.run_config import RunConfig
@@ -52,3 +54,23 @@ def test_a_run_json_with_the_old_absolute_url_still_finds_the_moved_folders_own_
     other = tmp_path / "other"  # a folder of another name has no claim on that URL: it stays as recorded
     shutil.copytree(moved, other)
     assert run_config.load(other).storage == run_config.own_storage(original)
+
+
+SECRET_URL = "postgresql://archopt:s3cret-pw@db.example:5432/archopt"
+
+
+def test_run_json_masks_the_password_and_load_takes_it_from_storage_or_the_environment(tmp_path, monkeypatch) -> None:
+    config = RunConfig(dataset="fashion_mnist", space="default", study="night", storage=SECRET_URL)
+    run_config.save(config, tmp_path)
+    text = (tmp_path / run_config.FILE).read_text()
+    assert "s3cret-pw" not in text and json.loads(text)["storage"] == "postgresql://archopt:***@db.example:5432/archopt"
+    monkeypatch.delenv("ARCHOPT_DB", raising=False)
+    with pytest.raises(ArchoptError, match=r"without its password; give the URL with --storage or in .*ARCHOPT_DB"):
+        run_config.load(tmp_path)
+    assert run_config.load(tmp_path, storage=SECRET_URL).storage == SECRET_URL
+    monkeypatch.setenv("ARCHOPT_DB", SECRET_URL)
+    assert run_config.load(tmp_path).storage == SECRET_URL
+    monkeypatch.setenv("ARCHOPT_DB", SECRET_URL.replace("/archopt", "/other"))
+    with pytest.raises(ArchoptError, match=r"ARCHOPT_DB names the storage .*/other, but this run") as error:
+        run_config.load(tmp_path)
+    assert "s3cret-pw" not in str(error.value)

@@ -91,3 +91,19 @@ def test_postgres_urls_are_read_as_optuna_reads_them():
     driver = make_url("postgresql://u@h/db").get_dialect().driver
     assert importlib.import_module(driver).__name__ == driver
     assert storage.is_shared("postgresql://u@h/db") and not storage.is_shared("sqlite:///x.db")
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("postgresql://archopt:s3cret@db:5432/archopt", "postgresql://archopt:***@db:5432/archopt"),
+    ("postgresql+psycopg2://u:p%40ss@db/x?sslmode=require", "postgresql+psycopg2://u:***@db/x?sslmode=require"),
+    ("postgresql://archopt@db/archopt", "postgresql://archopt@db/archopt"),
+    ("sqlite:////tmp/run/study.db", "sqlite:////tmp/run/study.db"),
+])
+def test_masked_hides_only_the_password(url, expected):
+    assert storage.masked(url) == expected
+
+
+def test_a_storage_whose_driver_is_missing_says_which_in_one_line():
+    with pytest.raises(ArchoptError) as error:
+        storage.make_storage("mysql://user:hunter2@127.0.0.1:9/db")  # MySQLdb: not an archopt dependency
+    assert str(error.value).startswith("storage mysql://***@127.0.0.1:9/db needs MySQLdb, which is not installed")
