@@ -59,3 +59,17 @@ def test_bounded_tpe_proposes_what_tpe_proposes_on_the_recent_trials_alone(tmp_p
 def test_make_sampler_tpe_is_bounded():
     sampler = make_sampler("tpe", seed=0).wrapped._sampler  # under unseen and rung-aware: the bounded TPE
     assert isinstance(sampler, RecentTrialsSampler) and isinstance(sampler._sampler, optuna.samplers.TPESampler)
+
+
+def test_gp_without_pytorch_is_refused_in_one_line_naming_the_extra():
+    import importlib.util
+
+    import pytest
+
+    from optimizer.errors import ArchoptError
+
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("PyTorch is installed here: --sampler gp works")
+    refusal = r"sampler 'gp' needs torch, which is not installed: pip install 'archopt\[gp\]'"
+    with pytest.raises(ArchoptError, match=refusal):
+        make_sampler("gp")
