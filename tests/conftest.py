@@ -48,3 +48,15 @@ def tiny_run(tmp_path_factory, small_fashion_dir: Path) -> Path:
     out = tmp_path_factory.mktemp("runs") / "tiny"
     assert main(search_argv(out, small_fashion_dir, "--trials", "3", "--sampler", "random", "--no-progress")) == 0
     return out
+
+
+@pytest.fixture(scope="module")
+def frozen_gc():
+    """Earlier tests' objects out of the collector's sight, as reset_keras puts what a search process holds at its
+    first trial: modules that build many candidates (each reset a full collection) then take seconds, not minutes."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()

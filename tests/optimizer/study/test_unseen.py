@@ -4,7 +4,6 @@ The studies are real (SQLite), the samplers Optuna's own, the networks real Kera
 from their knobs instead of training, so that 50 trials per sampler take seconds.
 """
 
-import gc
 import importlib.util
 
 import keras
@@ -30,14 +29,7 @@ from tests.helpers import search_argv
 UNITS = [8, 16, 24, 32, 48]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _earlier_tests_out_of_the_collectors_sight():
-    """Each draft resets Keras with a full collection, which walks every object earlier tests left in this process:
-    frozen, they cost nothing (as reset_keras freezes what a search process holds at its first trial)."""
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
+pytestmark = pytest.mark.usefixtures("frozen_gc")  # each draft resets Keras with a full collection
 
 
 def _build(hp: kt.HyperParameters) -> keras.Model:

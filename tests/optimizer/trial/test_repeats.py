@@ -17,6 +17,8 @@ from optimizer.trial.repeats import REPEAT_OF, architecture_key
 from search_spaces.default_cnn import DefaultCNN
 from tests.helpers import ONE_BLOCK, search_argv
 
+pytestmark = pytest.mark.usefixtures("frozen_gc")  # unseen drafts: a Keras reset each
+
 # One knob that changes the network and one that changes nothing: a repeat by knobs, or by architecture only.
 INERT_SPACE = """
 import keras
