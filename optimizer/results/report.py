@@ -123,7 +123,8 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
     if baselines is not None:
         write_csv(baselines, run_dir / baseline_rows.FILE)
     if not throttle or _plot_is_stale(frame, run_dir / "pareto.png"):
-        plot_front(frame, run_dir / "pareto.png", title=study.study_name, baselines=_complete(baselines))
+        plot_front(frame, run_dir / "pareto.png", title=plot_title(run_dir, study.study_name),
+                   baselines=_complete(baselines))
     html_report.write_report(study, run_dir, frame=frame, baselines=baselines, throttle=throttle)  # slower cadence
     _LAST_WRITE[run_dir] = time.monotonic()
     return frame
@@ -155,3 +156,9 @@ def _plot_is_stale(frame: pd.DataFrame, path: Path) -> bool:
 
 def _complete(baselines: pd.DataFrame | None) -> pd.DataFrame | None:
     return None if baselines is None else baselines[baselines["state"] == "COMPLETE"]
+
+
+def plot_title(run_dir: Path, study_name: str) -> str:
+    """The run folder's name (a copied folder is titled as the copy), and the study's where a fleet shares it."""
+    folder = Path(run_dir).resolve().name
+    return folder if folder == study_name else f"{folder} (study {study_name})"

@@ -104,3 +104,10 @@ def test_the_csvs_write_whole_numbers_as_integers(tmp_path) -> None:
     for column in ("trial", "params", "macs", "filters_1", "filters_2", "repeat_of"):  # gaps in the last two
         assert pd.api.types.is_integer_dtype(frame[column]), column
     assert pd.api.types.is_float_dtype(frame["accuracy"])
+
+
+def test_the_plot_is_titled_by_its_run_folder_and_names_a_shared_study(tmp_path):
+    from optimizer.results.report import plot_title
+
+    assert plot_title(tmp_path / "demo", "demo") == "demo"
+    assert plot_title(tmp_path / "demo-copy", "demo") == "demo-copy (study demo)"
