@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from optimizer.data.augment import Augmentation, augment, for_dataset
 from optimizer.defaults import EXPORT_EPOCHS
-from optimizer.errors import ArchoptError
+from optimizer.errors import ArchoptError, check_positive_int
 from optimizer.results import finalist_record
 from optimizer.results.rebuild import complete_trial, open_run, rebuild_model
 from optimizer.results.retime import ATTR, first_step_time
@@ -35,8 +35,7 @@ def export_trial(
     CIFAR-10, nothing for digits). ``reuse_finalist`` takes a finalist's weights, trained with the same recipe on the
     training split less validation, instead of retraining (``optimizer.results.finalists``).
     """
-    if epochs <= 0:
-        raise ArchoptError(f"`--epochs` must be a positive integer, but got {epochs!r}.")
+    check_positive_int(**{"--epochs": epochs})
     config, study = open_run(run_dir, storage=storage)
     frozen = complete_trial(study, number=trial)
     augmentation = for_dataset(config.dataset) if augmented else None

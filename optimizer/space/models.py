@@ -1,14 +1,7 @@
-"""Load the Keras model a user names on the command line (``archopt explain MODEL``, ``--baseline``).
-
-A MODEL spec is one of:
-
-- ``path/model.keras`` (or a legacy ``.h5``): read with ``keras.models.load_model``;
-- a folder written by ``archopt export``: its ``model.keras`` (the SavedModel beside it has
-  lost the Keras layers, so it cannot give per-layer costs);
-- ``path/to/file.py:function`` or ``package.module:function``: a function called with no
-  arguments that returns a ``keras.Model``.
-
-Every failure is an ``ArchoptError`` with one line that names the spec.
+"""Load the Keras model a user names on the command line (``archopt explain MODEL``, ``--baseline``, ``--around``):
+a ``.keras`` (or legacy ``.h5``) file, a folder written by ``archopt export`` (its ``model.keras``), or
+``path/to/file.py:function`` / ``package.module:function`` returning a ``keras.Model``. Every failure is an
+``ArchoptError`` with one line that names the spec.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
-"""Scoring a candidate as it will really perform: the loss its outputs need, and batch norm fitted to its weights.
-
-Two ways a short training budget mis-scores a candidate, both fixed here:
-
-- Batch norm's moving averages (momentum 0.99) lag the weights by about a hundred steps, so after a few hundred steps
-  inference mode normalizes with statistics of a network that no longer exists. ``recompute_batch_norm`` replaces
-  them by the statistics of the trained weights on a few hundred *training* images ("precise BN", as in pycls).
-- A model whose last layer outputs logits, trained with cross-entropy on probabilities, learns nothing useful.
-  ``compile_for_outputs`` compiles for what the model outputs, or fails the candidate with one line.
+"""Scoring a candidate as it will really perform: the loss its outputs need (``compile_for_outputs``: logits or
+probabilities), and batch-norm statistics recomputed for its trained weights (``recompute_batch_norm``: "precise
+BN"; after a few hundred steps the moving averages describe an earlier network). Why: docs/how-a-trial-is-measured.md.
 """
 
 from __future__ import annotations

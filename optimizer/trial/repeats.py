@@ -1,17 +1,8 @@
 """Candidates the study has already judged: answered from the earlier trial instead of trained again.
 
-A sampler that has found a good region proposes its networks again: the committed 2-hour runs spent a third of their
-time on trials that rebuilt an earlier trial's network (README, ``benchmarks/repeats.py``), each re-measuring
-training noise on an architecture the study already knew. A repeat is now recognized right after its build, before
-any step runs, and ends PRUNED with ``repeat_of`` naming the earlier trial, whose result stands for both; samplers do
-not see it (it carries no new information, and a duplicate in TPE's good group would pull the sampler further toward
-proposing it again).
-
-Two trials repeat each other when, on the same device class, they sampled the same knobs, or built the same network:
-the same layers, wiring and compile settings, told apart by ``architecture_key``. The second catches knobs that
-change nothing (the default space's ``downsample`` with one block), but only for networks that Keras' own layers
-describe completely; a custom layer's ``get_config`` may leave out what makes it differ, so such a network is matched
-on its knobs alone.
+Two trials repeat each other when, on the same device class, they sampled the same knobs or built the same network
+(``architecture_key``: layers, wiring and compile settings, which sees through knobs that change nothing). A network
+with a custom layer is matched on its knobs alone. Why and how: docs/how-a-trial-is-measured.md.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Asynchronous multi-objective successive halving: the rungs and the rule that stops a candidate at one (pure).
 
-A candidate trains to the first rung, is scored, and goes on to the next rung only if it ranks in the top ``1/eta``
-of every trial that reached that rung so far, ranked by non-dominated sorting on (accuracy at the rung, step time),
-ties within a front broken by crowding distance (NSGA-II's order; Schmucker et al. 2021, "Multi-objective Asynchronous
-Successive Halving"). As in ASHA a trial never waits for others: it is judged against those seen so far.
-
-While a rung has seen fewer than ``eta`` trials, ``floor(n / eta)`` is 0, so the top-``1/eta`` rule would stop
-everyone; instead a trial continues iff no trial seen at that rung dominates it. This is the multi-objective analogue
-of Optuna's ``SuccessiveHalvingPruner``, which promotes the first trials of a rung when each is the best so far.
+A candidate goes on past a rung only if it ranks in the top ``1/eta`` of the trials seen there, by non-dominated
+sorting on (accuracy at the rung, step time) with crowding-distance ties (Schmucker et al. 2021); while a rung has
+seen fewer than ``eta`` trials, only a dominated one stops (docs/successive-halving.md).
 """
 
 from __future__ import annotations
