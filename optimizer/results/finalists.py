@@ -20,7 +20,7 @@ from optimizer.optuna_private import overwrite_values
 from optimizer.results import front
 from optimizer.results.finalist_record import ACCURACY, EPOCHS, RECIPE, WEIGHTS, is_scored
 from optimizer.study.run_config import RunConfig
-from optimizer.study.storage import GRACE_S, HEARTBEAT_S, make_storage
+from optimizer.study.storage import GRACE_S, HEARTBEAT_S, alive, make_storage
 from optimizer.trial.repeats import ARCHITECTURE
 
 CLAIM = "finalist_claim"
@@ -86,7 +86,7 @@ def claim_is_live(claim: Any, *, now: float, me: dict) -> bool:
         return False
     if now - float(claim.get("time", 0)) > GRACE_S:
         return False
-    return not (claim.get("host") == me["host"] and not _alive(claim.get("pid")))
+    return not (claim.get("host") == me["host"] and not alive(claim.get("pid")))
 
 
 class Claims:
@@ -216,15 +216,3 @@ def _heartbeat(claims: Claims, *, number: int) -> Any:
                 self.last = time.monotonic()
 
     return Heartbeat()
-
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True

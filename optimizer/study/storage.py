@@ -122,7 +122,7 @@ def fail_stale(study: optuna.Study) -> list[int]:
 
 def _death(trial: FrozenTrial, *, heartbeat_stale: bool) -> str | None:
     host, pid = trial.user_attrs.get("host"), trial.user_attrs.get("pid")
-    if host == socket.gethostname() and isinstance(pid, int) and pid != os.getpid() and not _alive(pid):
+    if host == socket.gethostname() and isinstance(pid, int) and pid != os.getpid() and not alive(pid):
         return f"its worker (pid {pid} on {host}) died mid-trial (killed, crashed or lost power); retried."
     if heartbeat_stale:
         return (
@@ -156,7 +156,10 @@ def _no_experimental_warning() -> Iterator[None]:
         yield
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: object) -> bool:
+    """Whether a process of this id runs on this machine (a pid that is no int: no)."""
+    if not isinstance(pid, int):
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

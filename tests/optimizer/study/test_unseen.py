@@ -47,16 +47,22 @@ def _build(hp: kt.HyperParameters) -> keras.Model:
     return keras.Sequential([*layers, keras.layers.Dense(3, activation="softmax")])
 
 
-def _objective(trial: optuna.Trial) -> tuple[float, float]:
-    """As archopt's objective, without training: a repeat is answered, a too-wide candidate fails its trial."""
-    trial.relative_params  # as archopt's objective: the proposal is drafted before the build resets Keras
-    model = build_candidate(_build, OptunaHyperParameters(trial))
+def _answer_repeat(trial: optuna.Trial, build) -> None:
+    """As archopt's objective, without training: the proposal drafted before the build resets Keras, a repeat
+    answered after it."""
+    trial.relative_params
+    model = build_candidate(build, OptunaHyperParameters(trial))
     architecture = repeats.architecture_key(model)
     trial.set_user_attr(repeats.ARCHITECTURE, architecture)
     earlier = repeats.earlier_trial(trial, architecture=architecture, device=None)
     if earlier is not None:
         trial.set_user_attr(repeats.REPEAT_OF, earlier.number)
         raise repeats.answered(earlier)
+
+
+def _objective(trial: optuna.Trial) -> tuple[float, float]:
+    """A repeat is answered, a too-wide candidate fails its trial, the others score by their knobs."""
+    _answer_repeat(trial, _build)
     if trial.params["units"] == 48 and trial.params["depth"] == 3:
         raise CandidateFailed("over max_step_ms")
     speed = trial.params["units"] * trial.params["depth"]
@@ -111,14 +117,7 @@ def test_a_space_seen_whole_falls_back_to_a_repeat_and_says_so(tmp_path):
 
 
 def _objective_for(trial, build):
-    trial.relative_params
-    model = build_candidate(build, OptunaHyperParameters(trial))
-    architecture = repeats.architecture_key(model)
-    trial.set_user_attr(repeats.ARCHITECTURE, architecture)
-    earlier = repeats.earlier_trial(trial, architecture=architecture, device=None)
-    if earlier is not None:
-        trial.set_user_attr(repeats.REPEAT_OF, earlier.number)
-        raise repeats.answered(earlier)
+    _answer_repeat(trial, build)
     return 0.5, 1.0
 
 
