@@ -130,3 +130,16 @@ ONE_BLOCK = dict(
     first_stride=2, first_kernel=3, num_blocks=1, filters_1=16, kernel_size=3, factorization="none",
     batch_norm=False, convs_per_block=1, downsample="max", head="gap", dense_units=0, dropout=0.0,
 )
+
+# One knob that changes the network and one that changes nothing: a repeat by knobs, or by architecture only.
+INERT_SPACE = """
+import keras
+
+def build(hp):
+    units = hp.Choice("units", [16, 32])
+    hp.Choice("unused", [1, 2])
+    return keras.Sequential([
+        keras.Input((28, 28, 1)), keras.layers.Flatten(),
+        keras.layers.Dense(units, activation="relu"), keras.layers.Dense(10, activation="softmax"),
+    ])
+"""

@@ -114,16 +114,16 @@ def _n_trials(args: argparse.Namespace) -> int:
 
 
 def _per_process(args: argparse.Namespace) -> int:
-    value = getattr(args, "trials_per_process", 0)
-    if value < 0:
-        raise ArchoptError(f"`--trials-per-process` must be 0 (all in one process) or positive, but got {value!r}.")
-    return value
+    return _zero_or_positive("--trials-per-process", getattr(args, "trials_per_process", 0), zero="all in one process")
 
 
 def _finalists(args: argparse.Namespace) -> int:
-    value = getattr(args, "finalists", 0)
+    return _zero_or_positive("--finalists", getattr(args, "finalists", 0), zero="none")
+
+
+def _zero_or_positive(flag: str, value: int, *, zero: str) -> int:
     if value < 0:
-        raise ArchoptError(f"`--finalists` must be 0 (none) or positive, but got {value!r}.")
+        raise ArchoptError(f"`{flag}` must be 0 ({zero}) or positive, but got {value!r}.")
     return value
 
 

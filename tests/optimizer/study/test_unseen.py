@@ -24,7 +24,7 @@ from optimizer.study.unseen import PROPOSAL, UnseenSampler
 from optimizer.trial import repeats
 from optimizer.trial.draft import Drafter, DraftTrial
 from search_spaces.default_cnn import DefaultCNN
-from tests.helpers import search_argv
+from tests.helpers import INERT_SPACE, search_argv
 
 UNITS = [8, 16, 24, 32, 48]
 
@@ -156,17 +156,7 @@ def test_the_sampler_without_a_drafter_is_the_wrapped_sampler(tmp_path):
 @pytest.mark.slow
 def test_a_real_search_proposes_each_network_once_then_repeats(tmp_path, small_fashion_dir):
     space = tmp_path / "two.py"  # two networks, four spellings: `unused` changes nothing
-    space.write_text("""
-import keras
-
-def build(hp):
-    units = hp.Choice("units", [16, 32])
-    hp.Choice("unused", [1, 2])
-    return keras.Sequential([
-        keras.Input((28, 28, 1)), keras.layers.Flatten(),
-        keras.layers.Dense(units, activation="relu"), keras.layers.Dense(10, activation="softmax"),
-    ])
-""")
+    space.write_text(INERT_SPACE)
     out = tmp_path / "run"
     argv = search_argv(out, small_fashion_dir, "--space", f"{space}:build", "--trials", "3", "--no-progress")
     assert main(argv) == 0

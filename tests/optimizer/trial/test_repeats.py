@@ -15,22 +15,10 @@ from optimizer.trial.budget import Budget
 from optimizer.trial.objective import Objective
 from optimizer.trial.repeats import REPEAT_OF, architecture_key
 from search_spaces.default_cnn import DefaultCNN
-from tests.helpers import ONE_BLOCK, search_argv
+from tests.helpers import INERT_SPACE, ONE_BLOCK, search_argv
 
 pytestmark = pytest.mark.usefixtures("frozen_gc")  # unseen drafts: a Keras reset each
 
-# One knob that changes the network and one that changes nothing: a repeat by knobs, or by architecture only.
-INERT_SPACE = """
-import keras
-
-def build(hp):
-    units = hp.Choice("units", [16, 32])
-    hp.Choice("unused", [1, 2])
-    return keras.Sequential([
-        keras.Input((28, 28, 1)), keras.layers.Flatten(),
-        keras.layers.Dense(units, activation="relu"), keras.layers.Dense(10, activation="softmax"),
-    ])
-"""
 
 
 
