@@ -92,9 +92,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also show Optuna's log lines and warnings, which go to RUN/archopt.log in any case")
-    p.add_argument("--trials-per-process", type=int, default=TRIALS_PER_PROCESS, metavar="N",
+    p.add_argument("--trials-per-process", type=int, default=None, metavar="N",
                    help="run trials in worker processes of N trials each, so TensorFlow's per-model memory is "
-                        "returned to the system; 0 runs every trial in this process (default: %(default)s)")
+                        "returned to the system; 0 runs every trial in this process (default: "
+                        f"{TRIALS_PER_PROCESS}; 0 with --engine keras-tuner, which takes no other)")
     p.add_argument(
         "--engine",
         choices=("optuna", "keras-tuner"),
@@ -114,24 +115,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from optimizer.search import run as search_run
+    from optimizer.search.run_dir import leave_as_found_on_failure
     from optimizer.study.progress import console_log
 
     plan = search_run.plan_from_args(args)
     with console_log(verbose=args.verbose):
-        return search_run.leave_as_found_on_failure(plan, lambda: _search(plan, args))
+        return leave_as_found_on_failure(plan, lambda: _search(plan, args))
 
 
 def _search(plan, args: argparse.Namespace) -> int:
     from optimizer.search import run as search_run
 
     if args.engine == "keras-tuner":
-        from optimizer.errors import ArchoptError
         from optimizer.search import kt_engine
-
-        if plan.config.budget.min_steps not in (None, plan.config.budget.train_steps):
-            raise ArchoptError(
-                "`--min-steps` is for the optuna engine; KerasTuner's hyperband tuner has its own rungs."
-            )
 
         kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
         return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)
