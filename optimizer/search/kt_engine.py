@@ -189,12 +189,10 @@ def _evaluate(objective: Objective, fixed: KerasTunerValues, *, fraction: float)
 
 def execute(plan: Plan, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> int:
     """`archopt search --engine keras-tuner`: the run folder, files, baselines, re-timing, finalists and summary
-    of an Optuna run; only the proposals are KerasTuner's."""
+    of an Optuna run; only the proposals are KerasTuner's. Every trial runs in this process (the plan's
+    ``trials_per_process`` is 0: optimizer.commands.search refuses any other)."""
     if not math.isfinite(kt_lambda) or kt_lambda < 0:
         raise ArchoptError(f"`--kt-lambda` must be a non-negative number, but got {kt_lambda!r}.")
-    if plan.trials_per_process:
-        raise ArchoptError(f"`--trials-per-process {plan.trials_per_process}` needs `--engine optuna`: KerasTuner's "
-                           "oracle lives in one process; use `--trials-per-process 0`.")
     oracle = make_oracle(tuner, seed=plan.config.seed, max_failures=GIVE_UP_AFTER_FAILURES)
     plan = prepare_run_dir(plan)
     deadline = None if plan.timeout is None else time.monotonic() + plan.timeout  # the finalists' too
