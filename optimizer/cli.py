@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
 def _only_supervises(args: argparse.Namespace) -> bool:
     from optimizer.search.supervisor import is_worker
 
-    return args.command == "search" and bool(getattr(args, "trials_per_process", 0)) and not is_worker()
+    # --trials-per-process defaults to workers (None) with the optuna engine; KerasTuner's runs in one process.
+    workers = args.command == "search" and args.engine == "optuna" and args.trials_per_process != 0
+    return workers and not is_worker()
 
 
 def _import_tensorflow_quietly() -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from optimizer import cli
+from optimizer.commands.search import plan_from_args
 from optimizer.data import formats
-from optimizer.search import run as search_run
 
 
 def make_arrays(image_shape: tuple[int, ...], *, n_train: int = 10, n_test: int = 4, seed: int = 0):
@@ -109,7 +109,7 @@ def search_argv(out: Path, data_dir: Path, *extra: str) -> list[str]:
 
 def search_plan(tmp_path: Path, *extra: str):
     """The checked settings of `archopt search --out <tmp_path>/run EXTRA...` (pure: no files, no TensorFlow)."""
-    return search_run.plan_from_args(cli.build_parser().parse_args(["search", "--out", str(tmp_path / "run"), *extra]))
+    return plan_from_args(cli.build_parser().parse_args(["search", "--out", str(tmp_path / "run"), *extra]))
 
 
 def one_line_error(capsys, argv: list[str]) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from optimizer.defaults import (
     BATCH_SIZE,
@@ -13,6 +16,7 @@ from optimizer.defaults import (
     EXPORT_EPOCHS,
     FINALISTS,
     MAX_STEP_MS,
+    NO_TRIAL_LIMIT,
     SAMPLERS,
     SEARCH_SHARE,
     TIMING_S,
@@ -23,6 +27,11 @@ from optimizer.defaults import (
     TUNERS,
     VAL_SIZE,
 )
+from optimizer.errors import ArchoptError, check_positive_int
+
+if TYPE_CHECKING:
+    from optimizer.search.plan import Plan
+    from optimizer.trial.budget import Budget
 
 EXAMPLE = """examples:
   archopt search --trials 20 --train-steps 100 --out results/quick   # a short first try
@@ -92,9 +101,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also show Optuna's log lines and warnings, which go to RUN/archopt.log in any case")
-    p.add_argument("--trials-per-process", type=int, default=TRIALS_PER_PROCESS, metavar="N",
+    p.add_argument("--trials-per-process", type=int, default=None, metavar="N",
                    help="run trials in worker processes of N trials each, so TensorFlow's per-model memory is "
-                        "returned to the system; 0 runs every trial in this process (default: %(default)s)")
+                        "returned to the system; 0 runs every trial in this process (default: "
+                        f"{TRIALS_PER_PROCESS}; 0 with --engine keras-tuner, which takes no other)")
     p.add_argument(
         "--engine",
         choices=("optuna", "keras-tuner"),
@@ -113,25 +123,148 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optimizer.search import run as search_run
+    from optimizer.search.run_dir import leave_as_found_on_failure
     from optimizer.study.progress import console_log
 
-    plan = search_run.plan_from_args(args)
+    plan = plan_from_args(args)
     with console_log(verbose=args.verbose):
-        return search_run.leave_as_found_on_failure(plan, lambda: _search(plan, args))
+        return leave_as_found_on_failure(plan, lambda: _search(plan, args))
 
 
-def _search(plan, args: argparse.Namespace) -> int:
+def plan_from_args(args: argparse.Namespace) -> Plan:
+    """The typed plan of `archopt search`'s flags, each checked before anything slow happens (no files, no
+    TensorFlow): the search package never sees argv."""
+    from optimizer.search.plan import Plan
+    from optimizer.study import run_config
+    from optimizer.study.run_config import RunConfig
+
+    if args.dataset not in DATASETS:
+        raise ArchoptError(f"unknown dataset {args.dataset!r}; expected one of: {', '.join(DATASETS)}.")
+    engine = getattr(args, "engine", "optuna")
+    if engine == "keras-tuner" and args.sampler is not None:
+        raise ArchoptError(f"`--sampler` chooses Optuna's sampler, but got --sampler {args.sampler!r} with "
+                           "`--engine keras-tuner`; use `--tuner`.")
+    sampler = args.sampler or DEFAULT_SAMPLER
+    if sampler not in SAMPLERS:
+        raise ArchoptError(f"unknown sampler {sampler!r}; expected one of: {', '.join(SAMPLERS)}.")
+    space, around = _space(args, engine=engine)
+    run_dir = Path(args.out or Path("results") / f"{args.dataset}-{_slug(space)}")
+    budget = _budget(args)
+    if engine == "keras-tuner" and budget.min_steps not in (None, budget.train_steps):
+        raise ArchoptError("`--min-steps` is for the optuna engine; KerasTuner's hyperband tuner has its own rungs.")
+    config = RunConfig(
+        dataset=args.dataset,
+        space=space,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        storage=args.storage or run_config.own_storage(run_dir),
+        study=args.study or run_dir.resolve().name,
+        val_size=_positive("--val-size", args.val_size),
+        train_size=_positive("--train-size", args.train_size),
+        budget=budget,
+        engine=engine,
+    )
+    return Plan(
+        run_dir=run_dir,
+        config=config,
+        sampler=sampler,
+        n_trials=_n_trials(args),
+        timeout=_timeout(args.timeout),
+        baselines=tuple(getattr(args, "baseline", None) or ()) + around,
+        trials_per_process=_per_process(args, engine=engine),
+        finalists=_finalists(args),
+        finalist_epochs=_positive("--finalist-epochs", getattr(args, "finalist_epochs", EXPORT_EPOCHS)),
+    )
+
+
+def _space(args: argparse.Namespace, *, engine: str) -> tuple[str, tuple[str, ...]]:
+    """The recorded space and the extra baseline: ``--space``, or ``around:MODEL`` with MODEL resolved and measured.
+
+    MODEL's file is recorded absolute, so workers, resume, export and retime find it from any folder.
+    """
+    model = getattr(args, "around", None)
+    if model is None:
+        return args.space, ()
+    if args.space != "default":
+        raise ArchoptError(f"`--around {model}` derives the search space from your model; drop `--space {args.space}`.")
+    if engine != "optuna":
+        raise ArchoptError("`--around` needs `--engine optuna`: its first trial is your model as written.")
+    target, sep, function = model.rpartition(":")
+    if sep and target.endswith(".py"):
+        model = f"{Path(target).resolve()}:{function}"
+    elif not (sep and function.isidentifier() and all(p.isidentifier() for p in target.split("."))):
+        model = str(Path(model).resolve())  # a .keras file or an export folder; `pkg.module:function` stays as is
+    return f"around:{model}", (model,)
+
+
+def _n_trials(args: argparse.Namespace) -> int:
+    """``--trials``; without it, ``TRIALS`` when no ``--timeout`` bounds the run, else ``NO_TRIAL_LIMIT``.
+
+    With ``--timeout 8h`` a user means a night: a default trial count would end it after an hour once trials are fast.
+    """
+    if args.trials is not None:
+        return _positive("--trials", args.trials)
+    return TRIALS if args.timeout is None else NO_TRIAL_LIMIT
+
+
+def _per_process(args: argparse.Namespace, *, engine: str) -> int:
+    """``--trials-per-process``; without it, ``TRIALS_PER_PROCESS`` for Optuna, 0 for KerasTuner (one oracle, one
+    process), which refuses the flag."""
+    value = getattr(args, "trials_per_process", None)
+    if engine == "keras-tuner" and value:
+        raise ArchoptError(f"`--trials-per-process {value}` needs `--engine optuna`: KerasTuner's oracle lives in one "
+                           "process; drop the flag or give 0.")
+    if value is None:
+        return 0 if engine == "keras-tuner" else TRIALS_PER_PROCESS
+    return _zero_or_positive("--trials-per-process", value, zero="all in one process")
+
+
+def _finalists(args: argparse.Namespace) -> int:
+    return _zero_or_positive("--finalists", getattr(args, "finalists", 0), zero="none")
+
+
+def _zero_or_positive(flag: str, value: int, *, zero: str) -> int:
+    if value < 0:
+        raise ArchoptError(f"`{flag}` must be 0 ({zero}) or positive, but got {value!r}.")
+    return value
+
+
+def _budget(args: argparse.Namespace) -> Budget:
+    from optimizer.trial.budget import Budget
+
+    steps = None if args.epochs is not None else (TRAIN_STEPS if args.train_steps is None else args.train_steps)
+    return Budget(batch_size=args.batch_size, train_steps=steps, epochs=args.epochs, timing_s=args.timing_s,
+                  max_step_ms=args.max_step_ms, min_steps=getattr(args, "min_steps", None),
+                  eta=getattr(args, "eta", ETA))
+
+
+def _positive(flag: str, value: object) -> int:
+    check_positive_int(**{flag: value})
+    return value
+
+
+def _timeout(text: str | None) -> float | None:
+    from optimizer.search.durations import parse_duration
+
+    try:
+        return None if text is None else parse_duration(text)
+    except ValueError as error:
+        raise ArchoptError(str(error)) from None
+
+
+def _slug(space: str) -> str:
+    name = space.rpartition(":")[2] if ":" in space else space
+    if space.startswith("around:"):  # results/<dataset>-around_<model file or module>
+        base = Path(space.removeprefix("around:").partition(":")[0]).name
+        name = "around_" + (Path(base).stem if base.endswith((".py", ".keras", ".h5")) else base.rpartition(".")[2])
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lower() or "space"
+
+
+def _search(plan: Plan, args: argparse.Namespace) -> int:
     from optimizer.search import run as search_run
 
     if args.engine == "keras-tuner":
-        from optimizer.errors import ArchoptError
         from optimizer.search import kt_engine
-
-        if plan.config.budget.min_steps not in (None, plan.config.budget.train_steps):
-            raise ArchoptError(
-                "`--min-steps` is for the optuna engine; KerasTuner's hyperband tuner has its own rungs."
-            )
 
         kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
         return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)

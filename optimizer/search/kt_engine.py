@@ -3,8 +3,8 @@
 KerasTuner optimizes one number, so each trial scores ``accuracy - kt_lambda * step_time_ms``.
 Every KerasTuner trial runs :meth:`Objective.evaluate` (build, time, train, evaluate: the
 same protocol as an Optuna trial) on an ``optuna.trial.FixedTrial`` holding KerasTuner's
-values, and is then mirrored into the run folder's Optuna study, so ``trials.csv``,
-``pareto.csv`` and ``pareto.png`` come from ``report.write_outputs`` unchanged.
+values, and is then mirrored into the run folder's Optuna study, so the outputs, baselines,
+re-timing and finalists are the Optuna engine's (``search.finish``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ import keras_tuner as kt
 import optuna
 from optuna.trial import TrialState
 
-from optimizer.defaults import TUNERS
+from optimizer.defaults import SEARCH_SHARE, TUNERS
 from optimizer.errors import ArchoptError, CandidateFailed
 from optimizer.optional import try_import
-from optimizer.results import html_report, report
+from optimizer.results import baselines, finalists, html_report, report
 from optimizer.results.summary import print_summary
-from optimizer.search import run as search_run
+from optimizer.search.finish import finish
+from optimizer.search.plan import Plan
+from optimizer.search.run_dir import prepare_run_dir
 from optimizer.study import assemble
 from optimizer.study.study import GIVE_UP_AFTER_FAILURES
 from optimizer.trial.objective import Objective
@@ -185,22 +187,28 @@ def _evaluate(objective: Objective, fixed: KerasTunerValues, *, fraction: float)
     return part.evaluate(fixed)
 
 
-def execute(plan: Any, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> int:
-    """`archopt search --engine keras-tuner`: the run folder, files and summary of an Optuna run."""
+def execute(plan: Plan, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> int:
+    """`archopt search --engine keras-tuner`: the run folder, files, baselines, re-timing, finalists and summary
+    of an Optuna run; only the proposals are KerasTuner's. Every trial runs in this process (the plan's
+    ``trials_per_process`` is 0: optimizer.commands.search refuses any other)."""
     if not math.isfinite(kt_lambda) or kt_lambda < 0:
         raise ArchoptError(f"`--kt-lambda` must be a non-negative number, but got {kt_lambda!r}.")
     oracle = make_oracle(tuner, seed=plan.config.seed, max_failures=GIVE_UP_AFTER_FAILURES)
-    plan = search_run.prepare_run_dir(plan)
-    objective = assemble.objective_for(plan.config)
+    plan = prepare_run_dir(plan)
+    deadline = None if plan.timeout is None else time.monotonic() + plan.timeout  # the finalists' too
+    reserve = finalists.reserve_s(plan.timeout, k=plan.finalists, share=1 - SEARCH_SHARE)
+    timeout = None if plan.timeout is None else max(0.0, plan.timeout - reserve)
     study = assemble.study_for(plan.config, sampler="random")  # only stores the mirrored trials
+    baselines.check_specs(plan.baselines)  # a bad --baseline fails now, before the objective seeds Keras
+    objective = assemble.objective_for(plan.config)
     html_report.record_fingerprint(study)
     write = functools.partial(report.write_outputs, run_dir=plan.run_dir, throttle=True)
     engine = ArchoptTuner(oracle=oracle, objective=objective, study=study, kt_lambda=kt_lambda,
-                          directory=plan.run_dir, n_trials=plan.n_trials, timeout=plan.timeout, on_trial=write)
+                          directory=plan.run_dir, n_trials=plan.n_trials, timeout=timeout, on_trial=write)
     try:
         engine.search_space()
     finally:
         frame = report.write_outputs(study, plan.run_dir)
-
-    print_summary(frame, run_dir=plan.run_dir)
+    finished = finish(study, objective, plan=plan, deadline=deadline)
+    print_summary(frame if finished is None else finished, run_dir=plan.run_dir)
     return 0

@@ -2,250 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import re
-import shutil
 import signal
 import time
-from pathlib import Path
-from typing import Callable
 
 from optuna.trial import TrialState
 
-from optimizer.defaults import DATASETS, ETA, EXPORT_EPOCHS, NO_TRIAL_LIMIT, SEARCH_SHARE, TRAIN_STEPS, TRIALS
-from optimizer.errors import ArchoptError, CandidateFailed, check_positive_int
+from optimizer.defaults import SEARCH_SHARE
+from optimizer.errors import CandidateFailed
 from optimizer.interrupts import raise_interrupt
-from optimizer.results import baselines, finalists, html_report, report, retime
+from optimizer.results import baselines, finalists, html_report, report
 from optimizer.results.summary import print_summary
 from optimizer.search import supervisor
-from optimizer.search.durations import parse_duration
-from optimizer.study import run_config
+from optimizer.search.finish import finish
+from optimizer.search.plan import Plan
+from optimizer.search.run_dir import prepare_run_dir
 from optimizer.study import study as studies
 from optimizer.study.fleet import TrialGate, shares_study
-from optimizer.study.progress import LOG_FILE, ProgressBar, log_to, quiet_candidate_tracebacks
-from optimizer.study.run_config import RunConfig
-from optimizer.study.samplers import DEFAULT_SAMPLER, SAMPLERS
-from optimizer.study.storage import fail_stale, make_storage, masked, retry
-from optimizer.trial.budget import Budget
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    run_dir: Path
-    config: RunConfig
-    sampler: str
-    n_trials: int
-    timeout: float | None
-    baselines: tuple[str, ...] = ()  # MODEL specs measured with the trial protocol once the search ends
-    trials_per_process: int = 0  # 0: every trial in this process; N: workers of N trials (see supervisor)
-    finalists: int = 0  # front members trained with the export recipe once the search ends (results.finalists)
-    finalist_epochs: int = EXPORT_EPOCHS
-    reserve_s: float = 0.0  # seconds at the end of --timeout kept for the finalists (set by execute)
-
-
-def plan_from_args(args: argparse.Namespace) -> Plan:
-    """Check every flag before anything slow happens (pure: no files, no TensorFlow)."""
-    if args.dataset not in DATASETS:
-        raise ArchoptError(f"unknown dataset {args.dataset!r}; expected one of: {', '.join(DATASETS)}.")
-    engine = getattr(args, "engine", "optuna")
-    if engine == "keras-tuner" and args.sampler is not None:
-        raise ArchoptError(f"`--sampler` chooses Optuna's sampler, but got --sampler {args.sampler!r} with "
-                           "`--engine keras-tuner`; use `--tuner`.")
-    sampler = args.sampler or DEFAULT_SAMPLER
-    if sampler not in SAMPLERS:
-        raise ArchoptError(f"unknown sampler {sampler!r}; expected one of: {', '.join(SAMPLERS)}.")
-    space, around = _space(args, engine=engine)
-    run_dir = Path(args.out or Path("results") / f"{args.dataset}-{_slug(space)}")
-    budget = _budget(args)
-    config = RunConfig(
-        dataset=args.dataset,
-        space=space,
-        data_dir=args.data_dir,
-        seed=args.seed,
-        storage=args.storage or run_config.own_storage(run_dir),
-        study=args.study or run_dir.resolve().name,
-        val_size=_positive("--val-size", args.val_size),
-        train_size=_positive("--train-size", args.train_size),
-        budget=budget,
-        engine=engine,
-    )
-    return Plan(
-        run_dir=run_dir,
-        config=config,
-        sampler=sampler,
-        n_trials=_n_trials(args),
-        timeout=_timeout(args.timeout),
-        baselines=tuple(getattr(args, "baseline", None) or ()) + around,
-        trials_per_process=_per_process(args),
-        finalists=_finalists(args),
-        finalist_epochs=_positive("--finalist-epochs", getattr(args, "finalist_epochs", EXPORT_EPOCHS)),
-    )
-
-
-def _space(args: argparse.Namespace, *, engine: str) -> tuple[str, tuple[str, ...]]:
-    """The recorded space and the extra baseline: ``--space``, or ``around:MODEL`` with MODEL resolved and measured.
-
-    MODEL's file is recorded absolute, so workers, resume, export and retime find it from any folder.
-    """
-    model = getattr(args, "around", None)
-    if model is None:
-        return args.space, ()
-    if args.space != "default":
-        raise ArchoptError(f"`--around {model}` derives the search space from your model; drop `--space {args.space}`.")
-    if engine != "optuna":
-        raise ArchoptError("`--around` needs `--engine optuna`: its first trial is your model as written.")
-    target, sep, function = model.rpartition(":")
-    if sep and target.endswith(".py"):
-        model = f"{Path(target).resolve()}:{function}"
-    elif not (sep and function.isidentifier() and all(p.isidentifier() for p in target.split("."))):
-        model = str(Path(model).resolve())  # a .keras file or an export folder; `pkg.module:function` stays as is
-    return f"around:{model}", (model,)
-
-
-def _n_trials(args: argparse.Namespace) -> int:
-    """``--trials``; without it, ``TRIALS`` when no ``--timeout`` bounds the run, else ``NO_TRIAL_LIMIT``.
-
-    With ``--timeout 8h`` a user means a night: a default trial count would end it after an hour once trials are fast.
-    """
-    if args.trials is not None:
-        return _positive("--trials", args.trials)
-    return TRIALS if args.timeout is None else NO_TRIAL_LIMIT
-
-
-def _per_process(args: argparse.Namespace) -> int:
-    return _zero_or_positive("--trials-per-process", getattr(args, "trials_per_process", 0), zero="all in one process")
-
-
-def _finalists(args: argparse.Namespace) -> int:
-    return _zero_or_positive("--finalists", getattr(args, "finalists", 0), zero="none")
-
-
-def _zero_or_positive(flag: str, value: int, *, zero: str) -> int:
-    if value < 0:
-        raise ArchoptError(f"`{flag}` must be 0 ({zero}) or positive, but got {value!r}.")
-    return value
-
-
-def _budget(args: argparse.Namespace) -> Budget:
-    steps = None if args.epochs is not None else (TRAIN_STEPS if args.train_steps is None else args.train_steps)
-    return Budget(batch_size=args.batch_size, train_steps=steps, epochs=args.epochs, timing_s=args.timing_s,
-                  max_step_ms=args.max_step_ms, min_steps=getattr(args, "min_steps", None),
-                  eta=getattr(args, "eta", ETA))
-
-
-def _positive(flag: str, value: object) -> int:
-    check_positive_int(**{flag: value})
-    return value
-
-
-def _timeout(text: str | None) -> float | None:
-    try:
-        return None if text is None else parse_duration(text)
-    except ValueError as error:
-        raise ArchoptError(str(error)) from None
-
-
-def _slug(space: str) -> str:
-    name = space.rpartition(":")[2] if ":" in space else space
-    if space.startswith("around:"):  # results/<dataset>-around_<model file or module>
-        base = Path(space.removeprefix("around:").partition(":")[0]).name
-        name = "around_" + (Path(base).stem if base.endswith((".py", ".keras", ".h5")) else base.rpartition(".")[2])
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lower() or "space"
-
-
-def prepare_run_dir(plan: Plan) -> Plan:
-    """Create the run folder and record its settings, or check them against the run being resumed and the study.
-
-    Returns the plan to run: a resume without --storage of a run whose run.json masks its storage's password runs on
-    that storage, the password read from $ARCHOPT_DB.
-    """
-    try:
-        plan.run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ArchoptError(f"cannot create output folder `{plan.run_dir}`: {error.strerror}.") from None
-    log_to(plan.run_dir / LOG_FILE)  # Optuna's log lines and warnings, held until now (see progress.console_log)
-    path = plan.run_dir / run_config.FILE
-    if path.exists():
-        plan = _resumed(plan)
-    # The study's own record: a fleet worker with other settings (and its own --out) is refused before it writes.
-    from optimizer.study.fleet import join_study
-
-    join_study(plan.config)
-    if not path.exists():
-        run_config.save(plan.config, plan.run_dir)
-    return plan
-
-
-def _resumed(plan: Plan) -> Plan:
-    default = plan.config.storage == run_config.own_storage(plan.run_dir)  # no --storage given
-    saved = run_config.load(plan.run_dir, storage=None if default else plan.config.storage)
-    run_config.check_resume(saved=saved, new=plan.config)
-    if default and masked(saved.storage) != saved.storage:  # its password restored from $ARCHOPT_DB
-        return dataclasses.replace(plan, config=dataclasses.replace(plan.config, storage=saved.storage))
-    return plan
-
-
-def leave_as_found_on_failure(plan: Plan, search: Callable[[], int]) -> int:
-    """Run ``search``; should it fail (an error, an interrupt, a non-zero exit) before any trial of its study started,
-    remove what this start created in the run folder, so that a retry with other settings is not a refused resume.
-
-    Only what it created: a resumed folder (one with run.json) is left alone, and so is a folder, log or study.db
-    that existed before; a study on a shared storage (a fleet's) stays too, as other workers may be joining it.
-    """
-    files = [run_config.FILE, LOG_FILE, *_own_study_files(plan)]
-    existed = _first_missing(plan.run_dir), {name for name in files if (plan.run_dir / name).exists()}
-    code = 1
-    try:
-        code = search()
-    finally:
-        if code != 0 and run_config.FILE not in existed[1] and not _started(plan):
-            _remove_created(plan, files=files, existed=existed)
-    return code
-
-
-def _own_study_files(plan: Plan) -> list[str]:
-    if plan.config.storage != run_config.own_storage(plan.run_dir):
-        return []
-    return [run_config.OWN_STORAGE + suffix for suffix in ("", "-wal", "-shm", "-journal")]
-
-
-def _started(plan: Plan) -> bool:
-    """Whether the study holds a trial; True when it cannot be read (then nothing is removed)."""
-    import optuna
-
-    if not (plan.run_dir / run_config.FILE).exists():
-        return False  # run.json is written once the study is joined, before any trial
-    try:
-        storage = make_storage(plan.config.storage)  # bounded: a lost server is given 10 s, not forever
-        try:
-            return bool(optuna.load_study(study_name=plan.config.study, storage=storage).get_trials(deepcopy=False))
-        finally:
-            storage.engine.dispose()
-    except KeyError:  # no such study
-        return False
-    except Exception:
-        return True
-
-
-def _first_missing(folder: Path) -> Path | None:
-    """The outermost folder of ``folder``'s path that does not exist yet (``mkdir(parents=True)`` makes it)."""
-    missing = None
-    for path in (folder.absolute(), *folder.absolute().parents):
-        if path.exists():
-            return missing
-        missing = path
-    return missing
-
-
-def _remove_created(plan: Plan, *, files: list[str], existed: tuple[Path | None, set[str]]) -> None:
-    created, files_existed = existed
-    log_to(None)
-    if created is not None:
-        shutil.rmtree(created, ignore_errors=True)
-        return
-    for name in set(files) - files_existed:
-        (plan.run_dir / name).unlink(missing_ok=True)
+from optimizer.study.progress import ProgressBar, quiet_candidate_tracebacks
+from optimizer.study.storage import fail_stale, retry
 
 
 def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None) -> int:
@@ -322,7 +97,7 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
         frame = report.write_outputs(study, plan.run_dir)
     if supervisor.is_worker() and _search_goes_on(study, plan=plan):
         return supervisor.EXIT_MORE
-    finished = _finish(study, objective, plan=plan, deadline=deadline)
+    finished = finish(study, objective, plan=plan, deadline=deadline)
     frame = frame if finished is None else finished
     if studies.exhausted(study):
         print(f"The search stopped early: its last {studies.EXHAUSTED_AFTER_REPEATS} candidates all repeated earlier "
@@ -340,17 +115,3 @@ def _search_goes_on(study, *, plan: Plan) -> bool:
     left = supervisor.remaining_timeout(None)  # None: no --timeout
     left = None if left is None else left - plan.reserve_s  # the finalists' share is not the search's
     return complete < plan.n_trials and (left is None or left > 1.0) and not hopeless and not studies.exhausted(study)
-
-
-def _finish(study, objective, *, plan: Plan, deadline: float | None = None):
-    """After the search: measure new baselines, re-time the front with them, train finalists, rewrite the outputs."""
-    if not studies.count(study, TrialState.COMPLETE):
-        return None  # nothing to compare with; the summary says why
-    baselines.measure_missing(study, objective, specs=plan.baselines)
-    retime.retime_study(study, objective)
-    if plan.finalists:
-        finalists.train_finalists(study, config=plan.config, run_dir=plan.run_dir, k=plan.finalists,
-                                  epochs=plan.finalist_epochs, device=objective.tags.get("device"), deadline=deadline,
-                                  shared=shares_study(plan.config, run_dir=plan.run_dir))
-    return report.write_outputs(study, plan.run_dir)
-

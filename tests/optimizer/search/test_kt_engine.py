@@ -8,10 +8,12 @@ import pytest
 from optuna.trial import TrialState
 
 from optimizer import cli
+from optimizer.defaults import TRIALS_PER_PROCESS
 from optimizer.errors import ArchoptError, CandidateFailed
 from optimizer.search import kt_engine
 from optimizer.space.hparams import OptunaHyperParameters
 from optimizer.trial.objective import Objective
+from tests.helpers import one_line_error, search_argv, search_plan
 
 SPACE = textwrap.dedent('''
     import keras
@@ -120,7 +122,7 @@ def search(space, out, fashion_dir, *extra: str) -> pd.DataFrame:
     code = cli.main([
         "search", "--space", f"{space}:Conditional", "--data-dir", str(fashion_dir), "--out", str(out),
         "--trials", "4", "--train-steps", "3", "--train-size", "256", "--val-size", "128",
-        "--batch-size", "32", "--timing-s", "0.05", "--no-progress", *extra,
+        "--batch-size", "32", "--timing-s", "0.05", "--no-progress", "--finalists", "0", *extra,
     ])
     assert code == 0
     assert (out / "pareto.csv").exists() and (out / "pareto.png").exists()
@@ -143,3 +145,43 @@ def test_hyperband_marks_partial_budget_trials_pruned(space, tmp_path, fashion_d
     frame = search(space, tmp_path / "run", fashion_dir, "--engine", "keras-tuner", "--tuner", "hyperband")
     assert {"COMPLETE", "PRUNED"} <= set(frame["state"])
     assert frame.loc[frame["state"] == "PRUNED", "train_fraction"].lt(1).all()
+
+
+def test_keras_tuner_runs_in_one_process_and_refuses_workers(capsys, tmp_path):
+    assert search_plan(tmp_path, "--engine", "keras-tuner").trials_per_process == 0
+    assert search_plan(tmp_path).trials_per_process == TRIALS_PER_PROCESS
+    line = one_line_error(capsys, ["search", "--engine", "keras-tuner", "--tuner", "random", "--trials-per-process",
+                                   "2", "--out", str(tmp_path / "r")])
+    assert "`--trials-per-process 2` needs `--engine optuna`" in line
+    assert not (tmp_path / "r").exists()
+
+
+BASELINE_PY = """
+import keras
+
+
+def small():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, strides=4), keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+"""
+
+
+@pytest.mark.slow
+def test_keras_tuner_measures_baselines_retimes_and_trains_finalists_as_optuna_does(space, tmp_path,
+                                                                                    small_fashion_dir, capsys):
+    (tmp_path / "net.py").write_text(BASELINE_PY)
+    out = tmp_path / "run"
+    argv = search_argv(out, small_fashion_dir, "--space", f"{space}:Conditional", "--engine", "keras-tuner",
+                       "--tuner", "random", "--trials", "2", "--no-progress",
+                       "--baseline", f"{tmp_path / 'net.py'}:small", "--finalists", "1", "--finalist-epochs", "1")
+    assert cli.main(argv) == 0
+    written = pd.read_csv(out / "baselines.csv")
+    assert list(written["name"]) == ["net.py:small"] and written.loc[0, "state"] == "COMPLETE"
+    assert "baseline net.py:small" in capsys.readouterr().out
+    study = optuna.load_study(study_name="run", storage=f"sqlite:///{out.resolve() / 'study.db'}")
+    complete = {t.number for t in study.trials if t.state == TrialState.COMPLETE}
+    assert study.user_attrs["retimed"] and {int(n) for n in study.user_attrs["retimed"]} <= complete
+    trials = pd.read_csv(out / "trials.csv")
+    assert trials["final_accuracy"].notna().sum() == 1 and trials["final_accuracy"].dropna().between(0, 1).all()

@@ -19,10 +19,10 @@ def test_around_records_the_model_resolved_as_space_and_baseline(tmp_path, monke
 
 def test_around_names_the_default_run_folder_after_the_model(tmp_path) -> None:
     from optimizer import cli
-    from optimizer.search import run as search_run
+    from optimizer.commands.search import plan_from_args
 
     args = cli.build_parser().parse_args(["search", "--around", "search_spaces.tutorial:build"])
-    assert search_run.plan_from_args(args).run_dir == Path("results/fashion_mnist-around_tutorial")
+    assert plan_from_args(args).run_dir == Path("results/fashion_mnist-around_tutorial")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from optimizer.defaults import TRAIN_STEPS
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
-from optimizer.search import run as search_run
+from optimizer.search import run_dir
 from optimizer.study import fleet, run_config
 from optimizer.trial.budget import Budget
 from tests.helpers import search_plan
@@ -37,16 +37,16 @@ def test_a_budget_stores_its_first_rung_resolved() -> None:
 
 
 def test_a_run_folder_with_no_first_rung_resumes_as_single_fidelity(tmp_path) -> None:
-    search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300"))
+    run_dir.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300"))
     path = tmp_path / "run" / run_config.FILE
     saved = json.loads(path.read_text())
     assert saved["budget"]["min_steps"] == 300
     saved["budget"]["min_steps"] = None  # what an older archopt wrote for a single-fidelity run
     path.write_text(json.dumps(saved))
-    search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300"))  # resumes
+    run_dir.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300"))  # resumes
     refusal = "started with --min-steps 300; a resumed run must use the same, but got --min-steps 100"
     with pytest.raises(ArchoptError, match=refusal):
-        search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300", "--min-steps", "100"))
+        run_dir.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300", "--min-steps", "100"))
 
 
 def test_a_study_with_no_recorded_first_rung_takes_single_fidelity_workers(tmp_path) -> None:
@@ -63,8 +63,8 @@ def test_a_study_with_no_recorded_first_rung_takes_single_fidelity_workers(tmp_p
 
 
 def test_a_resume_with_another_budget_names_every_flag_that_differs(tmp_path) -> None:
-    search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300", "--min-steps", "300", "--seed", "3"))
+    run_dir.prepare_run_dir(search_plan(tmp_path, "--train-steps", "300", "--min-steps", "300", "--seed", "3"))
     refusal = ("this run folder was started with --seed 3 --train-steps 300 --min-steps 300; a resumed run must use "
                "the same, but got --seed 0 --train-steps 900 --min-steps 100.")
     with pytest.raises(ArchoptError, match=refusal):
-        search_run.prepare_run_dir(search_plan(tmp_path, "--train-steps", "900", "--min-steps", "100"))
+        run_dir.prepare_run_dir(search_plan(tmp_path, "--train-steps", "900", "--min-steps", "100"))

@@ -157,11 +157,24 @@ def test_gate_waits_while_running_trials_would_reach_the_target(tmp_path, runnin
     for _ in range(2):
         study.add_trial(optuna.trial.create_trial(values=[0.5, 3.0]))
     running = study.ask()
+
+    class Watched(optuna.Study):
+        """The same study on the same storage; ``waited`` is set on the gate's second read of its trials."""
+
+        reads, waited = 0, threading.Event()
+
+        def get_trials(self, *args, **kwargs):
+            self.reads += 1
+            if self.reads == 2:  # the first read ended in a wait, not a verdict
+                self.waited.set()
+            return super().get_trials(*args, **kwargs)
+
+    watched = Watched(study_name=study.study_name, storage=storage)
     gate = fleet.TrialGate(target=3, poll_s=0.05)
     verdict = []
-    waiter = threading.Thread(target=lambda: verdict.append(gate.open(study)))
+    waiter = threading.Thread(target=lambda: verdict.append(gate.open(watched)))
     waiter.start()
-    time.sleep(0.5)
+    assert watched.waited.wait(timeout=60)  # however slow the machine: the gate read, waited and read again
     assert not verdict  # still waiting: the running trial may complete the study
     study.tell(running, [0.6, 2.0] if running_ends == TrialState.COMPLETE else None, state=running_ends)
     waiter.join(timeout=10)
