@@ -48,7 +48,16 @@ def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]
     final = [c for c in FINAL if any(c in r for r in rows)]
     columns = LEADING + final + knobs + METRICS + [c for r in rows for c in r]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
-    return frame.astype({"is_pareto": bool})
+    return _without_duplicates(frame).astype({"is_pareto": bool})
+
+
+def _without_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the columns that repeat another in every trial by construction: the first timing's median
+    (``step_time_median_ms``, which ``step_time_first_ms`` is), and the one rung's accuracy of a run without
+    successive halving (``accuracy``, where a complete trial is scored); with several rungs each stays."""
+    rungs = [c for c in frame.columns if c.startswith("accuracy_") and c[len("accuracy_"):].isdigit()]
+    duplicates = ["step_time_median_ms"] + (rungs if len(rungs) == 1 else [])
+    return frame.drop(columns=[c for c in duplicates if c in frame])
 
 
 def knobs_in_order(trials: Sequence[optuna.trial.FrozenTrial]) -> list[str]:

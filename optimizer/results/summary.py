@@ -46,5 +46,5 @@ def _print_rungs(frame: pd.DataFrame, *, pruned: int) -> None:
     from optimizer.trial.halving import rung_counts
 
     columns = {c: int(frame[c].notna().sum()) for c in frame.columns if c.startswith("accuracy_") and c[9:].isdigit()}
-    if pruned or len(columns) > 1:
+    if len(columns) > 1:  # trials.csv keeps one column per rung only where there are several
         print(f"Candidates per rung: {rung_counts(columns=columns)}; {pruned} stopped before the top rung.")

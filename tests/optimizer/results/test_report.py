@@ -9,6 +9,7 @@ from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
 from optimizer.results.report import LEADING, write_outputs
+from optimizer.results.report_front import knob_columns
 from optimizer.study.study import open_study
 
 
@@ -111,3 +112,17 @@ def test_the_plot_is_titled_by_its_run_folder_and_names_a_shared_study(tmp_path)
 
     assert plot_title(tmp_path / "demo", "demo") == "demo"
     assert plot_title(tmp_path / "demo-copy", "demo") == "demo-copy (study demo)"
+
+
+def test_a_real_runs_trials_csv_repeats_no_column_and_reads_its_whole_numbers_as_integers(tiny_run) -> None:
+    trials = pd.read_csv(tiny_run / "trials.csv", dtype_backend="numpy_nullable")
+    done = trials[trials["state"] == "COMPLETE"]
+    knobs = knob_columns(trials)  # two knobs of three random networks may well agree: only the measurements count
+    varying = [c for c in done if c not in knobs and done[c].nunique(dropna=False) > 1]  # constants say nothing
+    values = {c: done[c].astype(object).where(done[c].notna(), None).tolist() for c in varying}  # 1 == 1.0
+    same = [(a, b) for i, a in enumerate(varying) for b in varying[i + 1:] if values[a] == values[b]]
+    assert len(knobs) > 5 and len(varying) > 10 and not same
+    assert "step_time_median_ms" not in trials and not any(c.startswith("accuracy_") for c in trials)  # one rung
+    integers = ["trial", "params", "macs", "filters_1", "num_blocks", "step_time_steps", "pid", "steps_trained"]
+    assert {c: str(trials[c].dtype) for c in integers} == dict.fromkeys(integers, "Int64")
+    assert list(pd.read_csv(tiny_run / "pareto.csv").columns) == list(trials.columns)
