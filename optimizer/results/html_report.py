@@ -21,6 +21,7 @@ import optuna
 import pandas as pd
 
 from optimizer.errors import first_line
+from optimizer.results.front import num_classes
 from optimizer.results.report_front import front_figures, front_table
 from optimizer.results.report_history import hypervolume, importances, states
 from optimizer.study.storage import redact
@@ -78,7 +79,8 @@ def render(study: optuna.Study, *, frame: pd.DataFrame, baselines: pd.DataFrame 
     done = frame[frame["state"] == "COMPLETE"] if len(frame) else frame
     sections = [
         _section("Pareto front", front_figures(done, baselines, knobs={t.number: t.params for t in study.trials})),
-        _section("The front, fastest first", front_table(done, run_dir=run_dir)),
+        _section("The front, most accurate first",
+                 front_table(done, run_dir=run_dir, num_classes=num_classes(study.user_attrs.get("dataset")))),
         _section("Hypervolume against wall clock", hypervolume(study, done)),
         _section("Trials over time", states(study, frame)),
         _section("Which knobs move each objective", importances(study, done)),

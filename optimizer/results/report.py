@@ -15,7 +15,7 @@ import pandas as pd
 from optimizer.errors import ArchoptError
 from optimizer.results import baselines as baseline_rows
 from optimizer.results import front, html_report
-from optimizer.results.front import FINAL, LEADING, METRICS, pareto_frame
+from optimizer.results.front import FINAL, LEADING, METRICS, num_classes, useful_front
 from optimizer.results.plot import plot_front
 
 
@@ -128,7 +128,8 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
     write_csv(frame, run_dir / "trials.csv")
     stored = baseline_rows.stored(study)
     baselines = baseline_rows.baselines_frame(stored) if stored else None
-    write_csv(baseline_rows.versus(pareto_frame(frame), baselines), run_dir / "pareto.csv")
+    kept, _ = useful_front(frame, num_classes=num_classes(study.user_attrs.get("dataset")))
+    write_csv(baseline_rows.versus(kept, baselines), run_dir / "pareto.csv")
     if baselines is not None:
         write_csv(baselines, run_dir / baseline_rows.FILE)
     if not throttle or _plot_is_stale(frame, run_dir / "pareto.png"):
