@@ -176,3 +176,9 @@ def test_a_page_that_cannot_be_drawn_is_one_warning_not_the_end_of_the_search(tm
         line.startswith("archopt: warning: report.html not written: KeyError")
         and not (tmp_path / "report.html").exists()
     )
+
+
+def test_the_header_counts_repeats_with_the_legends_word() -> None:
+    frame = pd.DataFrame({"state": ["COMPLETE", "PRUNED", "PRUNED", "FAIL"], "repeat_of": [None, 0, None, None]})
+    assert list(html_report.state_words(frame)) == ["COMPLETE", "REPEAT", "PRUNED", "FAIL"]
+    assert html_report.state_words(frame.drop(columns="repeat_of")).tolist() == list(frame["state"])
