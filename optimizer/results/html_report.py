@@ -24,6 +24,7 @@ from optimizer.errors import first_line
 from optimizer.results.front import num_classes
 from optimizer.results.report_front import front_figures, front_table
 from optimizer.results.report_history import hypervolume, importances, states
+from optimizer.results.throttle import written_within
 from optimizer.study.storage import redact
 
 FILE = "report.html"
@@ -59,7 +60,7 @@ def write_report(
     """
     run_dir = Path(run_dir)
     path = run_dir / FILE
-    if throttle and path.exists() and time.time() - path.stat().st_mtime < REPORT_MIN_INTERVAL_S:
+    if throttle and written_within(path, seconds=REPORT_MIN_INTERVAL_S):
         return None
     try:
         page = render(study, frame=frame, baselines=baselines, run_dir=run_dir)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -17,6 +15,7 @@ from optimizer.results import baselines as baseline_rows
 from optimizer.results import front, html_report
 from optimizer.results.front import FINAL, LEADING, METRICS, num_classes, useful_front
 from optimizer.results.plot import plot_front
+from optimizer.results.throttle import written_within
 
 
 def pareto_numbers(study: optuna.Study) -> set[int]:
@@ -122,7 +121,7 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
     OUTPUTS_MIN_INTERVAL_S of the last write, and the plot only when ``_plot_is_stale``: trials of a few seconds
     would otherwise spend a tenth of their time rewriting files. A search's last write is never throttled.
     """
-    if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < OUTPUTS_MIN_INTERVAL_S:
+    if throttle and written_within(run_dir / "trials.csv", seconds=OUTPUTS_MIN_INTERVAL_S):
         return None
     frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study))
     write_csv(frame, run_dir / "trials.csv")
@@ -136,12 +135,10 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
         plot_front(frame, run_dir / "pareto.png", title=plot_title(run_dir, study.study_name),
                    baselines=_complete(baselines))
     html_report.write_report(study, run_dir, frame=frame, baselines=baselines, throttle=throttle)  # slower cadence
-    _LAST_WRITE[run_dir] = time.monotonic()
     return frame
 
 
 OUTPUTS_MIN_INTERVAL_S = 10
-_LAST_WRITE: dict[Path, float] = {}
 _FRONTS_DRAWN: dict[Path, tuple] = {}
 PLOT_REFRESH_S = 300
 PLOT_MIN_INTERVAL_S = 30
@@ -154,11 +151,10 @@ def _plot_is_stale(frame: pd.DataFrame, path: Path) -> bool:
     trials change the front every few seconds), so the picture is redrawn at most twice a minute, when it would show a
     different front (the CSVs: see ``write_outputs``). The run's last write always draws.
     """
-    if not path.exists():
-        return True
-    age = time.time() - path.stat().st_mtime
     front = tuple(frame.loc[frame["is_pareto"], ["trial", "accuracy", "step_time_ms"]].itertuples(index=False))
-    if age < PLOT_MIN_INTERVAL_S or (age < PLOT_REFRESH_S and _FRONTS_DRAWN.get(path) == front):
+    if written_within(path, seconds=PLOT_MIN_INTERVAL_S) or (
+        written_within(path, seconds=PLOT_REFRESH_S) and _FRONTS_DRAWN.get(path) == front
+    ):
         return False
     _FRONTS_DRAWN[path] = front
     return True
