@@ -21,6 +21,9 @@ ETA = 3  # successive halving: each rung keeps the top 1/ETA of its trials
 VAL_SIZE = 5000  # validation images held out of the training split
 TRAIN_SIZE = 20000  # training images per trial
 TRIALS_PER_PROCESS = 20  # trials per worker process (see optimizer.search.supervisor)
+# pareto.csv keeps the front members at least this share of the way from chance (1 / classes) to the best accuracy
+# (docs/outputs.md); trials.csv keeps every trial.
+FRONT_FLOOR_SHARE = 0.5
 RETIME_ROUNDS = 3  # interleaved rounds per model of `archopt retime`
 # A training step costs about 3x the forward pass (forward, input gradients, weight gradients), 2 FLOPs per MAC each.
 FLOPS_PER_MAC_TRAINING = 6

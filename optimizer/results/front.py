@@ -12,6 +12,8 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from optimizer.data.datasets import SPECS, DatasetSpec
+from optimizer.defaults import FRONT_FLOOR_SHARE
 from optimizer.study.study import DIRECTIONS
 
 LEADING = ["trial", "state", "accuracy", "step_time_ms", "params", "macs", "is_pareto"]
@@ -66,3 +68,33 @@ def dominating(rows: pd.DataFrame, *, accuracy: float, step_time_ms: float) -> p
 def pareto_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The non-dominated rows, fastest first."""
     return frame[frame["is_pareto"]].sort_values(["step_time_ms", "accuracy"], ascending=[True, False])
+
+
+def num_classes(dataset: str | None) -> int:
+    """The dataset's number of classes; a study naming none (built by hand) has the built-in datasets' default."""
+    return SPECS[dataset].num_classes if dataset in SPECS else DatasetSpec.num_classes
+
+
+def accuracy_floor(front: pd.DataFrame, *, num_classes: int, share: float = FRONT_FLOOR_SHARE) -> float:
+    """The accuracy ``share`` of the way from chance (``1 / num_classes``) to the front's best."""
+    chance = 1 / num_classes
+    best = front["accuracy"].max() if len(front) else chance
+    return chance + share * max(best - chance, 0.0)
+
+
+def floor_words(*, under: int, floor: float) -> str:
+    """'2 more front members under the accuracy floor 0.460 (50% of the way from chance to the best)'."""
+    return (f"{under} more front member{'' if under == 1 else 's'} under the accuracy floor {floor:.3f} "
+            f"({FRONT_FLOOR_SHARE:.0%} of the way from chance to the best)")
+
+
+def useful_front(frame: pd.DataFrame, *, num_classes: int) -> tuple[pd.DataFrame, float]:
+    """pareto.csv's rows: the front members at or above ``accuracy_floor``, most accurate first; and the floor.
+
+    The fastest members of a front are networks near chance (fast because they learn nothing): ranked by accuracy,
+    the first row is the best network, and each next one trades accuracy for speed.
+    """
+    front = pareto_frame(frame)
+    floor = accuracy_floor(front, num_classes=num_classes)
+    kept = front[front["accuracy"] >= floor]
+    return kept.sort_values(["accuracy", "step_time_ms"], ascending=[False, True]), floor

@@ -21,8 +21,10 @@ import optuna
 import pandas as pd
 
 from optimizer.errors import first_line
+from optimizer.results.front import num_classes
 from optimizer.results.report_front import front_figures, front_table
 from optimizer.results.report_history import hypervolume, importances, states
+from optimizer.results.throttle import written_within
 from optimizer.study.storage import redact
 
 FILE = "report.html"
@@ -58,7 +60,7 @@ def write_report(
     """
     run_dir = Path(run_dir)
     path = run_dir / FILE
-    if throttle and path.exists() and time.time() - path.stat().st_mtime < REPORT_MIN_INTERVAL_S:
+    if throttle and written_within(path, seconds=REPORT_MIN_INTERVAL_S):
         return None
     try:
         page = render(study, frame=frame, baselines=baselines, run_dir=run_dir)
@@ -78,16 +80,15 @@ def render(study: optuna.Study, *, frame: pd.DataFrame, baselines: pd.DataFrame 
     done = frame[frame["state"] == "COMPLETE"] if len(frame) else frame
     sections = [
         _section("Pareto front", front_figures(done, baselines, knobs={t.number: t.params for t in study.trials})),
-        _section("The front, fastest first", front_table(done, run_dir=run_dir)),
+        _section("The front, most accurate first",
+                 front_table(done, run_dir=run_dir, num_classes=num_classes(study.user_attrs.get("dataset")))),
         _section("Hypervolume against wall clock", hypervolume(study, done)),
         _section("Trials over time", states(study, frame)),
         _section("Which knobs move each objective", importances(study, done)),
         _section("Settings and devices", _settings(study, run_dir=run_dir)),
     ]
     title = html.escape(f"archopt: {study.study_name}")
-    counts = (
-        ", ".join(f"{n} {s.lower()}" for s, n in frame["state"].value_counts().items()) if len(frame) else "no trials"
-    )
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in state_words(frame).value_counts().items()) or "no trials"
     return (
         f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
         f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{_CSS}</style>"
@@ -96,6 +97,15 @@ def render(study: optuna.Study, *, frame: pd.DataFrame, baselines: pd.DataFrame 
         + "".join(sections)
         + "</body></html>\n"
     )
+
+
+def state_words(frame: pd.DataFrame) -> pd.Series:
+    """Each trial's state as the report's legend words it: a repeat (a PRUNED row with ``repeat_of``) apart from
+    halving's stops."""
+    if not len(frame):
+        return pd.Series(dtype=str)
+    repeats = frame["repeat_of"].notna() if "repeat_of" in frame else pd.Series(False, index=frame.index)
+    return frame["state"].where(~repeats, "REPEAT")
 
 
 def _section(title: str, body: str) -> str:
@@ -125,5 +135,6 @@ h1 { font-size: 1.5em; margin-bottom: 0; } h2 { font-size: 1.2em; border-bottom:
 .sub, .note { color: #666; } .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; }
-code.export { background: #f4f4f4; padding: 1px 4px; white-space: nowrap; user-select: all; }
+code.export { background: #f4f4f4; padding: 1px 4px; white-space: normal; overflow-wrap: anywhere; user-select: all; }
+#front-table td:last-child { min-width: 22em; }
 """

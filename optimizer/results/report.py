@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -15,8 +13,9 @@ import pandas as pd
 from optimizer.errors import ArchoptError
 from optimizer.results import baselines as baseline_rows
 from optimizer.results import front, html_report
-from optimizer.results.front import FINAL, LEADING, METRICS, pareto_frame
+from optimizer.results.front import FINAL, LEADING, METRICS, num_classes, useful_front
 from optimizer.results.plot import plot_front
+from optimizer.results.throttle import written_within
 
 
 def pareto_numbers(study: optuna.Study) -> set[int]:
@@ -48,7 +47,16 @@ def trials_frame(trials: Sequence[optuna.trial.FrozenTrial], *, pareto: set[int]
     final = [c for c in FINAL if any(c in r for r in rows)]
     columns = LEADING + final + knobs + METRICS + [c for r in rows for c in r]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
-    return frame.astype({"is_pareto": bool})
+    return _without_duplicates(frame).astype({"is_pareto": bool})
+
+
+def _without_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the columns that repeat another in every trial by construction: the first timing's median
+    (``step_time_median_ms``, which ``step_time_first_ms`` is), and the one rung's accuracy of a run without
+    successive halving (``accuracy``, where a complete trial is scored); with several rungs each stays."""
+    rungs = [c for c in frame.columns if c.startswith("accuracy_") and c[len("accuracy_"):].isdigit()]
+    duplicates = ["step_time_median_ms"] + (rungs if len(rungs) == 1 else [])
+    return frame.drop(columns=[c for c in duplicates if c in frame])
 
 
 def knobs_in_order(trials: Sequence[optuna.trial.FrozenTrial]) -> list[str]:
@@ -113,25 +121,24 @@ def write_outputs(study: optuna.Study, run_dir: Path, *, throttle: bool = False)
     OUTPUTS_MIN_INTERVAL_S of the last write, and the plot only when ``_plot_is_stale``: trials of a few seconds
     would otherwise spend a tenth of their time rewriting files. A search's last write is never throttled.
     """
-    if throttle and time.monotonic() - _LAST_WRITE.get(run_dir, -math.inf) < OUTPUTS_MIN_INTERVAL_S:
+    if throttle and written_within(run_dir / "trials.csv", seconds=OUTPUTS_MIN_INTERVAL_S):
         return None
     frame = trials_frame(study.get_trials(deepcopy=False), pareto=pareto_numbers(study))
     write_csv(frame, run_dir / "trials.csv")
     stored = baseline_rows.stored(study)
     baselines = baseline_rows.baselines_frame(stored) if stored else None
-    write_csv(baseline_rows.versus(pareto_frame(frame), baselines), run_dir / "pareto.csv")
+    kept, _ = useful_front(frame, num_classes=num_classes(study.user_attrs.get("dataset")))
+    write_csv(baseline_rows.versus(kept, baselines), run_dir / "pareto.csv")
     if baselines is not None:
         write_csv(baselines, run_dir / baseline_rows.FILE)
     if not throttle or _plot_is_stale(frame, run_dir / "pareto.png"):
         plot_front(frame, run_dir / "pareto.png", title=plot_title(run_dir, study.study_name),
                    baselines=_complete(baselines))
     html_report.write_report(study, run_dir, frame=frame, baselines=baselines, throttle=throttle)  # slower cadence
-    _LAST_WRITE[run_dir] = time.monotonic()
     return frame
 
 
 OUTPUTS_MIN_INTERVAL_S = 10
-_LAST_WRITE: dict[Path, float] = {}
 _FRONTS_DRAWN: dict[Path, tuple] = {}
 PLOT_REFRESH_S = 300
 PLOT_MIN_INTERVAL_S = 30
@@ -144,11 +151,10 @@ def _plot_is_stale(frame: pd.DataFrame, path: Path) -> bool:
     trials change the front every few seconds), so the picture is redrawn at most twice a minute, when it would show a
     different front (the CSVs: see ``write_outputs``). The run's last write always draws.
     """
-    if not path.exists():
-        return True
-    age = time.time() - path.stat().st_mtime
     front = tuple(frame.loc[frame["is_pareto"], ["trial", "accuracy", "step_time_ms"]].itertuples(index=False))
-    if age < PLOT_MIN_INTERVAL_S or (age < PLOT_REFRESH_S and _FRONTS_DRAWN.get(path) == front):
+    if written_within(path, seconds=PLOT_MIN_INTERVAL_S) or (
+        written_within(path, seconds=PLOT_REFRESH_S) and _FRONTS_DRAWN.get(path) == front
+    ):
         return False
     _FRONTS_DRAWN[path] = front
     return True

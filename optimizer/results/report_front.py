@@ -1,7 +1,8 @@
 """The front as report.html shows it: one interactive chart per device class, and the table to pick from.
 
 Each chart fades the dominated trials, draws the front as a staircase and the baselines as stars; hovering a point
-names its knobs. The table lists the front fastest first with the exact `archopt export` command of each row.
+names its knobs. The table lists pareto.csv's rows (the front over the accuracy floor, most accurate first) with the
+exact `archopt export` command of each row; the knobs are in the hover and the CSVs, so the table fits a laptop.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer.results.figure import figure_div
-from optimizer.results.front import FINAL, LEADING, METRICS, pareto_frame
+from optimizer.results.front import FINAL, LEADING, METRICS, floor_words, useful_front
 
 STAGE_COLUMNS = ("rung", "steps_trained")  # successive halving: where a candidate stopped, shown when present
 BASELINE_HOVER = "<b>baseline %{text}</b><br>accuracy %{y:.4f}<br>step time %{x:.3g} ms<extra></extra>"
@@ -127,15 +128,19 @@ def export_command(run_dir: Path, trial: int) -> str:
     return f"archopt export {shlex.quote(str(run_dir))} --trial {trial} --out {shlex.quote(f'exports/trial-{trial}')}"
 
 
-def front_table(done: pd.DataFrame, *, run_dir: Path) -> str:
-    """The front fastest first, its counts as integers, and each row's export command as ``<code>`` to copy."""
+def front_table(done: pd.DataFrame, *, run_dir: Path, num_classes: int) -> str:
+    """pareto.csv's rows, their counts as integers, and each row's export command as ``<code>`` to copy; a note
+    names the accuracy floor and the front members under it."""
     if not len(done):
         return "<p>No front yet.</p>"
-    front = pareto_frame(done)
-    columns = ["trial", "accuracy", *FINAL, "step_time_ms", "step_time_first_ms", "params", "macs", "device"]
-    columns += [c for c in STAGE_COLUMNS if c in front] + knob_columns(done)
+    front, floor = useful_front(done, num_classes=num_classes)
+    under = int(done["is_pareto"].sum()) - len(front)
+    note = (f"<p class='note'>Most accurate first: each next row trades accuracy for speed. "
+            f"{html.escape(floor_words(under=under, floor=floor))}: left out here and in pareto.csv, kept in "
+            "trials.csv and in the plot.</p>")
+    columns = ["trial", "accuracy", *FINAL, "step_time_ms", "params", "macs", "device"]
     table = front[[c for c in columns if c in front]].copy()
-    counts = [c for c in ("params", "macs", "steps_trained") if c in table]
+    counts = [c for c in ("params", "macs") if c in table]
     table[counts] = table[counts].astype("Int64")  # counts, not 5.529e+04
     finalist = front["final_accuracy"].notna() if "final_accuracy" in front else pd.Series(False, index=front.index)
     table["export"] = [export_command(run_dir, int(n)) + (" --reuse-finalist" if f else "")
@@ -145,4 +150,4 @@ def front_table(done: pd.DataFrame, *, run_dir: Path) -> str:
     for command in table["export"]:
         escaped = html.escape(command, quote=False)
         body = body.replace(f"<td>{escaped}</td>", f"<td><code class='export'>{escaped}</code></td>", 1)
-    return "<div class='scroll'>" + body + "</div>"
+    return note + "<div class='scroll'>" + body + "</div>"

@@ -79,7 +79,10 @@ def hypervolume(study: optuna.Study, done: pd.DataFrame) -> str:
         )
     figure.update_layout(xaxis_title="trial completed at", yaxis_title="hypervolume (accuracy x log10 ms)")
     note = (
-        "<p class='note'>A curve still rising at the end says another night would likely improve the front; "
+        "<p class='note'>The hypervolume is the area the front covers on a chart of accuracy against log10 of the "
+        "step time, counted from accuracy 0 and from just past the slowest trial: it grows each time a trial is "
+        "more accurate than every faster one, or faster than every more accurate one. "
+        "A curve still rising at the end says another night would likely improve the front; "
         "a flat tail says the search had converged for this budget.</p>"
     )
     return note + figure_div(figure, "hypervolume")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from optimizer.errors import ArchoptError
 from optimizer.results.baselines import FILE, dominance_lines
-from optimizer.results.front import pareto_frame
+from optimizer.results.front import floor_words, num_classes, pareto_frame, useful_front
+from optimizer.study.run_config import FILE as RUN_FILE
 
 COLUMNS = ["trial", "accuracy", "step_time_ms", "params", "macs"]
 DRIFT_NOTE = ("Step times drift between runs while their ratios hold: compare within this run, and against a baseline "
@@ -27,12 +29,20 @@ def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
         reasons = frame.get("fail_reason", pd.Series(dtype=str)).dropna()
         why = reasons.mode().iloc[0] if len(reasons) else "no candidate was tried"
         raise ArchoptError(f"no trial completed; most often: {why}")
-    front = pareto_frame(frame)[COLUMNS]
-    print(f"Pareto front ({len(front)} trials, fastest first):")
-    print(front.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    front, floor = useful_front(frame, num_classes=num_classes(_dataset(run_dir)))
+    under = int(frame["is_pareto"].sum()) - len(front)
+    print(f"Pareto front ({len(front)} trials, most accurate first; {floor_words(under=under, floor=floor)}: "
+          "left out of pareto.csv, kept in trials.csv):")
+    print(front[COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     _print_baselines(pareto_frame(frame), run_dir=run_dir)
     print(DRIFT_NOTE)
     print(f"Results: {run_dir / 'trials.csv'}, {run_dir / 'pareto.csv'}, {run_dir / 'pareto.png'}")
+
+
+def _dataset(run_dir: Path) -> str | None:
+    """The run's dataset, from its run.json (None where there is none: the floor then assumes ten classes)."""
+    path = Path(run_dir) / RUN_FILE
+    return json.loads(path.read_text()).get("dataset") if path.is_file() else None
 
 
 def _print_baselines(front: pd.DataFrame, *, run_dir: Path) -> None:
@@ -46,5 +56,5 @@ def _print_rungs(frame: pd.DataFrame, *, pruned: int) -> None:
     from optimizer.trial.halving import rung_counts
 
     columns = {c: int(frame[c].notna().sum()) for c in frame.columns if c.startswith("accuracy_") and c[9:].isdigit()}
-    if pruned or len(columns) > 1:
+    if len(columns) > 1:  # trials.csv keeps one column per rung only where there are several
         print(f"Candidates per rung: {rung_counts(columns=columns)}; {pruned} stopped before the top rung.")

@@ -8,7 +8,9 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from optimizer.results.front import accuracy_floor, useful_front
 from optimizer.results.report import LEADING, write_outputs
+from optimizer.results.report_front import knob_columns
 from optimizer.study.study import open_study
 
 
@@ -50,15 +52,16 @@ def test_is_pareto_is_exactly_the_non_dominated_complete_trials(study: optuna.St
     assert 1 < len(expected) < len(points)
 
 
-def test_csvs_have_the_promised_columns_and_the_front_sorted_by_step_time(study: optuna.Study, tmp_path) -> None:
+def test_csvs_have_the_promised_columns_and_the_front_most_accurate_first(study: optuna.Study, tmp_path) -> None:
     write_outputs(study, tmp_path)
     trials, front = pd.read_csv(tmp_path / "trials.csv"), pd.read_csv(tmp_path / "pareto.csv")
     assert list(trials.columns[: len(LEADING)]) == LEADING
     assert {"filters_1", "head", "fail_reason"} <= set(trials.columns)
     assert len(trials) == 60 and list(front.columns) == list(trials.columns)
-    assert front["step_time_ms"].is_monotonic_increasing and front["is_pareto"].all()
-    # Along the front, slower must buy accuracy.
-    assert front["accuracy"].is_monotonic_increasing
+    assert front["accuracy"].is_monotonic_decreasing and front["is_pareto"].all()
+    # Along the front, accuracy costs time.
+    assert front["step_time_ms"].is_monotonic_decreasing
+    assert front["accuracy"].min() >= accuracy_floor(trials[trials["is_pareto"]], num_classes=10)
     assert (tmp_path / "pareto.png").stat().st_size > 10_000
 
 
@@ -111,3 +114,31 @@ def test_the_plot_is_titled_by_its_run_folder_and_names_a_shared_study(tmp_path)
 
     assert plot_title(tmp_path / "demo", "demo") == "demo"
     assert plot_title(tmp_path / "demo-copy", "demo") == "demo-copy (study demo)"
+
+
+def test_a_real_runs_trials_csv_repeats_no_column_and_reads_its_whole_numbers_as_integers(tiny_run) -> None:
+    trials = pd.read_csv(tiny_run / "trials.csv", dtype_backend="numpy_nullable")
+    done = trials[trials["state"] == "COMPLETE"]
+    knobs = knob_columns(trials)  # two knobs of three random networks may well agree: only the measurements count
+    varying = [c for c in done if c not in knobs and done[c].nunique(dropna=False) > 1]  # constants say nothing
+    values = {c: done[c].astype(object).where(done[c].notna(), None).tolist() for c in varying}  # 1 == 1.0
+    same = [(a, b) for i, a in enumerate(varying) for b in varying[i + 1:] if values[a] == values[b]]
+    assert len(knobs) > 5 and len(varying) > 10 and not same
+    assert "step_time_median_ms" not in trials and not any(c.startswith("accuracy_") for c in trials)  # one rung
+    integers = ["trial", "params", "macs", "filters_1", "num_blocks", "step_time_steps", "pid", "steps_trained"]
+    assert {c: str(trials[c].dtype) for c in integers} == dict.fromkeys(integers, "Int64")
+    assert list(pd.read_csv(tiny_run / "pareto.csv").columns) == list(trials.columns)
+
+
+def test_the_useful_front_drops_members_near_chance_and_puts_the_most_accurate_first() -> None:
+    frame = pd.DataFrame({
+        "trial": [0, 1, 2, 3, 4, 5],
+        "accuracy": [0.12, 0.30, 0.62, 0.85, 0.90, 0.95],
+        "step_time_ms": [1.0, 2.0, 4.0, 8.0, 9.0, 3.0],
+        "is_pareto": [True, True, True, True, True, False],  # trial 5 is not on the front, whatever its numbers
+    })
+    kept, floor = useful_front(frame, num_classes=10)
+    assert floor == pytest.approx(0.1 + 0.5 * (0.90 - 0.1))  # half-way from chance to the front's best
+    assert list(kept["trial"]) == [4, 3, 2]  # 0.12 and 0.30 are under 0.5; most accurate first
+    assert accuracy_floor(frame, num_classes=2) == pytest.approx(0.5 + 0.5 * (0.95 - 0.5))
+    assert useful_front(frame.iloc[:0], num_classes=10)[0].empty
