@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.ledger import Ledger, log_line, stamp
-from benchmarks.night import _archopt_export, run_search
+from benchmarks.harness import DONE, Ledger, log_line, run_search, stamp
+from benchmarks.night import _archopt_export
 
 PARTS = ("search", "export", "time", "report")
 FASTER = 3.0  # target: a variant at least this many times faster than the original ...
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         log.write(header + f"# parts: {' '.join(args.parts)}\n")
     if "search" in args.parts:
         part_search(model=args.model, run=run, timeout=args.timeout, seed=args.seed, extra=args.search_args.split())
-    if not (run / "done").exists():
+    if not (run / DONE).exists():
         print(f"no finished search in {run}; run the `search` part first.", file=sys.stderr)
         return 1
     if "export" in args.parts:

@@ -16,17 +16,13 @@ are rewritten after every run. Usage, from the repository root::
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import optuna
 import pandas as pd
 
+from benchmarks.harness import run_search, run_study
 from benchmarks.hypervolume import MAX_STEP_MS, hypervolume
 
 ENGINES = {
@@ -50,25 +46,13 @@ COLUMNS = ["engine", "seed", "elapsed_s", "trials", "hypervolume", "overhead_s_p
 
 def run_one(engine: str, seed: int, *, budget_s: float, runs: Path) -> Path:
     """One search run in its own process (fresh Keras state), unless a finished one is there."""
-    folder = runs / f"{engine}-seed{seed}"
-    if (folder / "done").exists():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)  # an interrupted run restarts: a resumed one would reseed its sampler
-    command = [sys.executable, "-m", "optimizer.cli", "search", *SEARCH, *ENGINES[engine],
-               "--seed", str(seed), "--timeout", str(budget_s), "--out", str(folder)]
-    with open(runs / f"{engine}-seed{seed}.log", "w") as log:
-        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}).returncode
-    if code == 0:  # a run that could not start (see its log) is tried again next time
-        (folder / "done").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
-    return folder
+    return run_search(runs / f"{engine}-seed{seed}", log=runs / f"{engine}-seed{seed}.log",
+                      args=[*SEARCH, *ENGINES[engine], "--seed", str(seed), "--timeout", str(budget_s)])
 
 
 def trials_of(folder: Path) -> pd.DataFrame:
     """A run's trials, start-ordered: start/end seconds since its first trial started, state, objectives, phases."""
-    storage = f"sqlite:///{(folder / 'study.db').resolve()}"
-    study = optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
-    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.datetime_start)
+    trials = sorted(run_study(folder).get_trials(deepcopy=False), key=lambda t: t.datetime_start)
     t0 = trials[0].datetime_start
     return pd.DataFrame([{
         "start": (t.datetime_start - t0).total_seconds(),

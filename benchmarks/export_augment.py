@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.fidelity_noise import check_same, knobs
-from benchmarks.ledger import log_line
+from benchmarks.harness import log_line
 from optimizer.data.augment import Augmentation
 
 VARIANTS: dict[str, Augmentation | None] = {

@@ -28,18 +28,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks import harness
+from benchmarks.harness import Ledger
 from benchmarks.hypervolume import MAX_STEP_MS, hypervolume
-from benchmarks.ledger import Ledger
 
 TINY_TIMING_S = 0.3
 
@@ -231,62 +228,20 @@ def methods(setting: Setting) -> dict[str, list[str]]:
 
 def run_search(setting: Setting, method: str, seed: int, *, budget_s: float, runs: Path) -> Path:
     """One `archopt search` of ``budget_s`` seconds in its own process, unless a finished one is there."""
-    folder = runs / f"{method}-seed{seed}"
-    if (folder / "done").exists():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)  # an interrupted run restarts: a resumed one would reseed its sampler
     data = ["--data-dir", setting.data_dir] if setting.data_dir else []
-    command = [
-        sys.executable,
-        "-m",
-        "optimizer.cli",
-        "search",
-        "--dataset",
-        "fashion_mnist",
-        "--space",
-        setting.space,
-        *data,
-        "--batch-size",
-        str(setting.batch_size),
-        "--train-size",
-        str(setting.train_size),
-        "--val-size",
-        str(setting.val_size),
-        "--timing-s",
-        str(setting.timing_s),
-        "--max-step-ms",
-        str(MAX_STEP_MS),
-        "--trials",
-        "100000",
-        "--no-progress",
-        "--sampler",
-        "tpe",
-        "--seed",
-        str(seed),
-        "--timeout",
-        str(budget_s),
-        "--out",
-        str(folder),
-        *methods(setting)[method],
-    ]
-    with open(runs / f"{method}-seed{seed}.log", "w") as log:
-        code = subprocess.run(
-            command, stdout=log, stderr=subprocess.STDOUT, check=False, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        ).returncode
-    if code == 0:
-        (folder / "done").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
-    return folder
+    args = ["--dataset", "fashion_mnist", "--space", setting.space, *data, "--batch-size", str(setting.batch_size),
+            "--train-size", str(setting.train_size), "--val-size", str(setting.val_size),
+            "--timing-s", str(setting.timing_s), "--max-step-ms", str(MAX_STEP_MS), "--trials", "100000",
+            "--no-progress", "--sampler", "tpe", "--seed", str(seed), "--timeout", str(budget_s),
+            *methods(setting)[method]]
+    return harness.run_search(runs / f"{method}-seed{seed}", args=args, log=runs / f"{method}-seed{seed}.log")
 
 
 def run_trials(folder: Path) -> pd.DataFrame:
     """A run's judged trials: end time since the first start, state, params, objectives, steps trained."""
-    import optuna
-
     from optimizer.trial.attrs import FIRST_STEP_TIME
 
-    storage = f"sqlite:///{(folder / 'study.db').resolve()}"
-    study = optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
-    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.datetime_start)
+    trials = sorted(harness.run_study(folder).get_trials(deepcopy=False), key=lambda t: t.datetime_start)
     t0 = trials[0].datetime_start
     return pd.DataFrame(
         [

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.fidelity import Setting, add_setting_arguments, setting_from, top_rung_accuracy
+from benchmarks.harness import Ledger
 from benchmarks.hypervolume import hypervolume
-from benchmarks.ledger import Ledger
 
 
 def knobs(trials: pd.DataFrame, trial: int) -> dict:

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.ledger import Ledger, log_line, stamp
+from benchmarks.harness import Ledger, finished_runs, log_line, run_search, stamp
 from optimizer.study import run_config
 from optimizer.study.study import JUDGED as JUDGED_STATES
 from search_spaces.references import REFERENCES
@@ -170,29 +170,6 @@ def report_lines(*, counts: pd.DataFrame, finalists: pd.DataFrame, references: p
 
 
 # ---- parts (side effects: subprocesses, training, files) ----
-
-def run_search(folder: Path, *, args: list[str], log: Path) -> Path:
-    """``archopt search ARGS --out folder`` in its own process, unless a finished run is there.
-
-    An interrupted run starts again from nothing: a resumed one would reseed its sampler. A run that exits non-zero
-    (see ``log``) is not marked done, so the next call tries it again.
-    """
-    if (folder / "done").exists():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "optimizer.cli", "search", *args, "--out", str(folder)]
-    with open(log, "w") as out:
-        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}).returncode
-    if code == 0:
-        (folder / "done").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
-    return folder
-
-
-def finished_runs(runs: Path) -> dict[str, Path]:
-    return {p.name: p for p in sorted(runs.iterdir()) if (p / "done").exists()} if runs.exists() else {}
-
 
 def part_search(*, seeds: list[int], timeout: str, runs: Path, extra: list[str]) -> None:
     for seed in seeds:

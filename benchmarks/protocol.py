@@ -29,10 +29,8 @@ import numpy as np
 
 from benchmarks.timing import MAX_MACS, sample_pool
 
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
 
-
-def objective_for(*, train_steps: int, data_dir: str):
+def objective_for(*, train_steps: int, data_dir: str | None):
     from optimizer.study import assemble
     from optimizer.study.run_config import RunConfig
     from optimizer.trial.budget import Budget
@@ -88,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-repeats", type=int, default=1, help="fresh models per fit check (medians)")
     parser.add_argument("--train-steps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", default=DATA_DIR)
+    parser.add_argument("--data-dir", default=None, help="the dataset's folder (default: where archopt finds it)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     from optimizer.measure.device import configure_threads

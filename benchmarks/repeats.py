@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.fidelity_noise import check_same, knobs
+from benchmarks.harness import log_line
 from benchmarks.hypervolume import hypervolume
-from benchmarks.ledger import log_line
 from optimizer.study.study import JUDGED
 
 

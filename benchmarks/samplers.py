@@ -26,7 +26,7 @@ from typing import Callable
 import pandas as pd
 
 from benchmarks.engines import curve, overhead_per_trial, plot, trials_of
-from benchmarks.ledger import stamp
+from benchmarks.harness import stamp
 from benchmarks.night import finished_runs, run_counts, run_search
 
 SAMPLERS = ("tpe", "nsga2", "random")

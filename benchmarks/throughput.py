@@ -15,7 +15,8 @@ The older commit is checked out with ``git worktree add`` into a temporary folde
   (``fit_step_ms``, new side only) to the measured step time, which says whether step times keep their meaning;
 
 and then the per-part profile of a small, a medium and a large candidate with this checkout
-(``optimizer.trial.profile``). Figures taken on a machine that runs other jobs are not results. Usage::
+(``benchmarks.profile_trial``: the real trial, instrumented). Figures taken on a machine that runs other jobs are
+not results. Usage::
 
     python -m benchmarks.throughput                           # 2 x 10 minutes per side against ad3d2eb
     python -m benchmarks.throughput --old 1234abc --slices 3 --slice-min 20
@@ -37,25 +38,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.harness import run_study
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OLD = "ad3d2eb"  # the last commit before issue 10's fast trials
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
 PHASES = ["sample_s", "build_s", "timing_s", "train_s", "eval_s", "duration_s"]
-_BASE = dict(first_kernel=3, kernel_size=3, factorization="none", batch_norm=False, head="gap", dense_units=0,
-             dropout=0.0)
-CANDIDATES = {
-    "small": _BASE | dict(first_stride=2, num_blocks=1, filters_1=8, convs_per_block=1, downsample="max"),
-    "medium": _BASE | dict(first_stride=1, num_blocks=2, filters_1=16, filters_2=32, convs_per_block=1,
-                           downsample="max", dense_units=64),
-    "large": _BASE | dict(first_stride=1, num_blocks=3, filters_1=32, filters_2=64, filters_3=64, convs_per_block=2,
-                          downsample="max", batch_norm=True, head="flatten", dense_units=128, dropout=0.25),
-}
-
-
-def search_slice(checkout: Path, run_dir: Path, *, seconds: float, train_steps: int, data_dir: str,
+def search_slice(checkout: Path, run_dir: Path, *, seconds: float, train_steps: int, data_dir: str | None,
                  sampler: str = "tpe") -> float:
     """Run (or resume) `archopt search` of ``checkout`` for ``seconds``; returns the wall seconds it took."""
-    argv = ["search", "--dataset", "fashion_mnist", "--data-dir", data_dir, "--out", str(run_dir),
+    argv = ["search", "--dataset", "fashion_mnist", *(["--data-dir", data_dir] if data_dir else []),
+            "--out", str(run_dir),
             "--trials", "1000000", "--sampler", sampler,
             "--train-steps", str(train_steps), "--timeout", f"{seconds:.0f}s", "--no-progress"]
     env = dict(os.environ, PYTHONPATH=str(checkout), TF_CPP_MIN_LOG_LEVEL="3")
@@ -70,11 +62,8 @@ MAX_GAP_S = 60  # a longer gap between two trials spans two slices (two processe
 
 def finished_trials(run_dir: Path) -> list:
     """The finished trials of ``run_dir``'s study, in trial order."""
-    import optuna
-
-    url = f"sqlite:///{run_dir / 'study.db'}"
-    study = optuna.load_study(study_name=optuna.get_all_study_names(storage=url)[0], storage=url)
-    return sorted((t for t in study.get_trials(deepcopy=False) if t.datetime_complete), key=lambda t: t.number)
+    trials = run_study(run_dir).get_trials(deepcopy=False)
+    return sorted((t for t in trials if t.datetime_complete), key=lambda t: t.number)
 
 
 def bookkeeping_gaps(trials: list) -> pd.Series:
@@ -135,26 +124,12 @@ def _fit_ratio(done: pd.DataFrame) -> float:
     return round(float((done["fit_step_ms"] / done["step_time_first_ms"]).median()), 3)
 
 
-def profile_table(checkout: Path, *, train_steps: int, data_dir: str) -> str:
-    """The per-part profile of CANDIDATES, in a fresh process of ``checkout`` (after one warm-up candidate)."""
-    code = f"""
-import json
-from optimizer.measure.device import configure_threads
-configure_threads()
-from optimizer.study import assemble
-from optimizer.study.run_config import RunConfig
-from optimizer.trial.budget import Budget
-from optimizer.trial.profile import format_profile, profile_candidate
-config = RunConfig(dataset="fashion_mnist", space="default", storage="sqlite:///:memory:", study="profile",
-                   data_dir={data_dir!r}, budget=Budget(train_steps={train_steps}))
-objective = assemble.objective_for(config)
-candidates = json.loads({json.dumps(json.dumps(CANDIDATES))})
-profile_candidate(objective, candidates["small"])  # the process's first trial pays one-off costs
-print(format_profile({{name: profile_candidate(objective, params) for name, params in candidates.items()}}))
-"""
+def profile_table(checkout: Path, *, train_steps: int, data_dir: str | None) -> str:
+    """The per-part profile (``benchmarks.profile_trial``: the real trial, instrumented) in a fresh process."""
+    command = [sys.executable, "-m", "benchmarks.profile_trial", "--train-steps", str(train_steps)]
+    command += ["--data-dir", data_dir] if data_dir else []
     env = dict(os.environ, PYTHONPATH=str(checkout), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, check=True, capture_output=True,
-                          text=True)
+    done = subprocess.run(command, cwd=checkout, env=env, check=True, capture_output=True, text=True)
     return done.stdout.strip()
 
 
@@ -176,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slices", type=int, default=2, help="slices per side (default: %(default)s)")
     parser.add_argument("--slice-min", type=float, default=10.0, help="minutes per slice (default: %(default)s)")
     parser.add_argument("--train-steps", type=int, default=100)
-    parser.add_argument("--data-dir", default=DATA_DIR)
+    parser.add_argument("--data-dir", default=None, help="the dataset's folder (default: where archopt finds it)")
     # tpe: what a user runs, but each side's proposals follow its own measurements, so the two sides train different
     # mixes of candidates (and trials per hour moves with the mix); random: both sides draw from the same distribution
     # (the seeds move on with the study's size, as in any resumed search), the same work on average.

@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 import optuna
 
-from optimizer.study.races import retry_concurrent
+from optimizer.study.concurrent_retry import retry_concurrent
 from optimizer.study.storage import normalize_url
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

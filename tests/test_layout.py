@@ -89,7 +89,8 @@ def test_the_supervisor_and_the_cli_load_no_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys, optimizer.cli, optimizer.commands.search, optimizer.search.run, optimizer.search.supervisor; "
+    code = ("import sys, optimizer.cli, optimizer.commands.search, optimizer.search.optuna_engine, "
+            "optimizer.search.supervisor; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'keras_tuner'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent, check=True)
     assert out.stdout.strip() == "[]"

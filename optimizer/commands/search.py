@@ -261,11 +261,11 @@ def _slug(space: str) -> str:
 
 
 def _search(plan: Plan, args: argparse.Namespace) -> int:
-    from optimizer.search import run as search_run
+    from optimizer.search.optuna_engine import execute
 
     if args.engine == "keras-tuner":
         from optimizer.search import kt_engine
 
         kt_lambda = kt_engine.DEFAULT_KT_LAMBDA if args.kt_lambda is None else args.kt_lambda
         return kt_engine.execute(plan, tuner=args.tuner, kt_lambda=kt_lambda)
-    return search_run.execute(plan, progress=not args.no_progress and sys.stderr.isatty(), argv=args.argv)
+    return execute(plan, progress=not args.no_progress and sys.stderr.isatty(), argv=args.argv)

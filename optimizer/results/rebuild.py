@@ -20,7 +20,8 @@ from optimizer.study.storage import normalize_url
 
 
 def open_run(run_dir: Path, *, storage: str | None = None) -> tuple[RunConfig, optuna.Study]:
-    """The run's settings and its study (read-only use); ``storage``: the URL with the password run.json masks."""
+    """A finished or running run's settings and its study, loaded (not created) from the storage run.json records;
+    ``storage``: the URL with the password run.json masks."""
     config = run_config.load(Path(run_dir), storage=storage)
     try:
         study = optuna.load_study(study_name=config.study, storage=normalize_url(config.storage))

@@ -15,9 +15,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from optimizer.defaults import RETIME_ROUNDS
 from optimizer.optuna_private import overwrite_values
-from optimizer.results import baselines, front, sitting
+from optimizer.results import baselines, front, speed_factor
 from optimizer.results.front import with_step_times
-from optimizer.results.sitting import CONTROLS, Retimed
+from optimizer.results.speed_factor import CONTROLS, Retimed
 from optimizer.trial.attrs import FIRST_STEP_TIME
 
 ATTR = "retimed"
@@ -74,13 +74,14 @@ def retime(
     """
     own = {t.number: t.values[1] for t in trials if t.state == TrialState.COMPLETE}
     pending: list[Hashable] = sorted(front_numbers(trials, step_times={})) + list(extra)
-    checks = sitting.controls(own, front=pending, n=controls)
+    checks = speed_factor.controls(own, front=pending, n=controls)
     times: dict[Hashable, Retimed] = {}
     for _ in range(max_passes):
         if not pending:
             break
         keys = pending + [k for k in checks if k not in pending]
-        times |= sitting.scaled(interleaved({key: timer_for(key) for key in keys}, rounds=rounds), own=own, keys=checks)
+        rounds_ms = interleaved({key: timer_for(key) for key in keys}, rounds=rounds)
+        times |= speed_factor.scaled(rounds_ms, own=own, keys=checks)
         front = front_numbers(trials, step_times=_trial_step_times(times))
         pending = sorted(front - set(times))
     return times

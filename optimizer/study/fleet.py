@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
 from optimizer.study import run_config
-from optimizer.study.races import retry_concurrent
+from optimizer.study.concurrent_retry import retry_concurrent
 from optimizer.study.run_config import RunConfig
 from optimizer.study.storage import fail_stale, is_shared, make_storage
 from optimizer.study.study import JUDGED, open_study

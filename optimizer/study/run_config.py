@@ -67,11 +67,11 @@ def load(run_dir: Path, *, storage: str | None = None) -> RunConfig:
         config = RunConfig.from_dict(json.loads(path.read_text()))
     except (ValueError, TypeError) as error:
         raise ArchoptError(f"`{path}` is unreadable: {error}.") from error
-    url = unmasked(storage_of(config.storage, run_dir=Path(run_dir)), given=storage)
+    url = unmasked(storage_url(config.storage, run_dir=Path(run_dir)), given=storage)
     return dataclasses.replace(config, storage=url)
 
 
-def storage_of(recorded: str, *, run_dir: Path) -> str:
+def storage_url(recorded: str, *, run_dir: Path) -> str:
     """The storage URL that run.json's ``recorded`` names: the folder's own study.db wherever the folder now is.
 
     A run.json written before it recorded the own file relatively holds its absolute URL; a folder of the same name

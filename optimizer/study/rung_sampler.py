@@ -12,7 +12,7 @@ import copy
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from optimizer.study.shown import ShownTrialsSampler
+from optimizer.study.sampler_views import ShownTrialsSampler
 from optimizer.trial.halving import accuracy_key
 from optimizer.trial.repeats import is_repeat
 

@@ -8,7 +8,7 @@ from optimizer.defaults import DEFAULT_SAMPLER, SAMPLERS
 from optimizer.errors import ArchoptError
 from optimizer.optional import try_import
 from optimizer.study.rung_sampler import RungAwareSampler
-from optimizer.study.shown import RecentTrialsSampler
+from optimizer.study.sampler_views import RecentTrialsSampler
 from optimizer.study.unseen import UnseenSampler
 
 __all__ = ["DEFAULT_SAMPLER", "SAMPLERS", "make_sampler"]

@@ -26,7 +26,7 @@ from optimizer.defaults import ENV_STORAGE
 from optimizer.errors import ArchoptError, first_line
 from optimizer.optional import try_import
 from optimizer.optuna_private import stale_trial_ids, storage_of, trial_id
-from optimizer.study.races import retry_concurrent
+from optimizer.study.concurrent_retry import retry_concurrent
 
 # Heartbeat every minute; a trial silent for three has lost its worker
 # (a long GC or swap pause is shorter).

@@ -8,7 +8,7 @@ import optuna
 from optuna.trial import TrialState
 
 from optimizer.errors import ArchoptError, first_line
-from optimizer.study.races import retry_concurrent
+from optimizer.study.concurrent_retry import retry_concurrent
 from optimizer.study.storage import redact
 from optimizer.trial.repeats import is_repeat
 

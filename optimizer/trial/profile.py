@@ -1,80 +1,41 @@
-"""Where a trial's seconds go: the trial's own steps, one by one, under a timer each.
+"""Where a trial's seconds go: one candidate run through the search's own ``Objective.evaluate``, its phases read back.
 
-The search records five coarse phases per trial (sample, build, timing, train, eval). To cut a trial's fixed cost one
-has to know what inside them costs: Keras' reset, the space's build, the cost counts, the first (tracing) train call,
-the calibration calls, the timed loop, the rest of the training, and the evaluation. ``profile_candidate`` runs one
-candidate through the same functions a trial runs, timing each; ``format_profile`` prints a table of several.
+The trial records its phases as it runs (``<phase>_s``, the timing's ``step_time_*_s``, ``fixed_s``); the profile
+runs the real trial on a ``FixedTrial`` and tabulates those records, so it cannot drift from what a trial does.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import optuna
 
-from optimizer.measure import memory
-from optimizer.space.candidate import compile_default, reset_keras
-from optimizer.space.hparams import OptunaHyperParameters
-from optimizer.trial.evaluation import score
-from optimizer.trial.objective import Objective, deferred_build, model_costs, train, train_on
+from optimizer.trial.objective import Objective
 
-PARTS = ("reset", "build", "costs", "memory", "allocate", "trace", "warmup", "timed", "train", "eval")
+# (column, the trial's record it reads); ``warmup`` is the timing's warm-up calls after the tracing one
+PARTS = {"sample": "sample_s", "build": "build_s", "trace": "step_time_trace_s", "warmup": "step_time_warmup_s",
+         "timed": "step_time_timed_s", "train": "train_s", "eval": "eval_s", "fixed": "fixed_s"}
 
 
 def profile_candidate(objective: Objective, params: dict[str, Any]) -> dict[str, float]:
-    """Seconds of each part (``PARTS``) of one trial of the candidate ``params``, run as the search runs it.
+    """Seconds of each of ``PARTS`` of one trial of the candidate ``params``, with its ``macs`` and ``step_ms``.
 
-    ``warmup`` excludes the tracing call, ``timed`` is the timed loop (on the training stream its steps are part of the
-    budget), ``train`` the budget's remaining steps (``train_on``; all of ``fit`` after timing on fixed batches),
-    ``eval`` the batch-norm statistics and the validation pass, ``reset`` is Keras' reset with its garbage collection.
-    Also returns ``macs`` and the measured ``step_ms``.
+    ``fixed`` is the trial's own ``fixed_s``: its wall time outside the timed loop and the training steps.
     """
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[name] = round(seconds.get(name, 0.0) + now - clock, 4)
-        clock = now
-
-    hp = OptunaHyperParameters(optuna.trial.FixedTrial(params))
-    reset_keras()
-    lap("reset")
-    model = deferred_build(objective.build)(hp)  # what build_candidate does after its reset
-    compile_default(model)
-    lap("build")
-    macs = model_costs(model)["macs"]
-    lap("costs")
-    memory.check_fits(model, batch_size=objective.budget.batch_size)
-    objective.screen(macs)
-    lap("memory")
-    memory.allocate_variables()
-    lap("allocate")
-    stream, step = objective.time_training(model)
-    seconds["trace"] = round(step.trace_s, 4)
-    seconds["warmup"] = round(step.warmup_s - step.trace_s, 4)
-    seconds["timed"] = round(step.timed_s, 4)
-    clock = time.perf_counter()
-    if stream is None:
-        train(model, objective.split, budget=objective.budget)
-    else:
-        train_on(model, stream, steps=objective.budget.train_steps - step.budget_steps)
-    lap("train")
-    score(model, objective.split, batch_size=objective.budget.batch_size)
-    lap("eval")
-    return {part: seconds[part] for part in PARTS} | {"macs": macs, "step_ms": round(step.median_ms, 3)}
+    trial = optuna.trial.FixedTrial(params)
+    objective.evaluate(trial)
+    attrs = trial.user_attrs
+    seconds = {part: float(attrs.get(key, 0.0)) for part, key in PARTS.items()}
+    seconds["warmup"] = round(seconds["warmup"] - seconds["trace"], 4)  # the trace is part of the warm-up
+    return seconds | {"macs": attrs["macs"], "step_ms": round(attrs["step_time_ms"], 3)}
 
 
 def format_profile(profiles: dict[str, dict[str, float]]) -> str:
-    """A table: one row per named candidate, one column per part, then the fixed total (all but timed and train)."""
-    header = f"{'candidate':<10}{'MACs':>12}{'step ms':>9}" + "".join(f"{p:>9}" for p in PARTS) + f"{'fixed':>9}"
+    """A table: one row per named candidate, one column per part (``fixed``: all but the timed and training steps)."""
+    header = f"{'candidate':<10}{'MACs':>12}{'step ms':>9}" + "".join(f"{p:>9}" for p in PARTS)
     lines = [header, "-" * len(header)]
     for name, row in profiles.items():
-        fixed = sum(row[p] for p in PARTS if p not in ("timed", "train"))
         cells = "".join(f"{row[p]:>9.3f}" for p in PARTS)
-        lines.append(f"{name:<10}{int(row['macs']):>12,}{row['step_ms']:>9.2f}{cells}{fixed:>9.3f}")
-    lines.append("seconds; fixed = all parts but the timed loop and the training steps (train: the steps timing left)")
+        lines.append(f"{name:<10}{int(row['macs']):>12,}{row['step_ms']:>9.2f}{cells}")
+    lines.append("seconds, as the trial records them (trials.csv's *_s columns); train: the steps timing left")
     return "\n".join(lines)
-

@@ -20,7 +20,7 @@ from optimizer import cli
 from optimizer.defaults import TRAIN_STEPS
 from optimizer.errors import ArchoptError
 from optimizer.optuna_private import insert_study_user_attrs
-from optimizer.study import fleet, races, run_config
+from optimizer.study import concurrent_retry, fleet, run_config
 from optimizer.study.run_config import RunConfig
 from optimizer.study.storage import make_storage, normalize_url
 from tests.pg import TINY_BUDGET, TINY_SPACE, postgres_server, trials, worker
@@ -81,10 +81,11 @@ def test_lost_race_is_told_from_a_fault():
     locked = sqlalchemy.exc.OperationalError("PRAGMA", {}, Exception("database is locked"))
     wrapped = optuna.exceptions.StorageInternalError("during the commit")
     wrapped.__cause__ = locked
-    assert races.lost_race(sqlalchemy.exc.IntegrityError("CREATE TABLE", {}, Exception("pg_type_typname_nsp_index")))
-    assert races.lost_race(wrapped)
+    duplicate = sqlalchemy.exc.IntegrityError("CREATE TABLE", {}, Exception("pg_type_typname_nsp_index"))
+    assert concurrent_retry.lost_race(duplicate)
+    assert concurrent_retry.lost_race(wrapped)
     refused = sqlalchemy.exc.OperationalError("connect", {}, Exception("connection refused"))
-    assert not races.lost_race(refused) and not races.lost_race(ValueError("directions differ"))
+    assert not concurrent_retry.lost_race(refused) and not concurrent_retry.lost_race(ValueError("directions differ"))
 
 
 def test_retry_runs_a_lost_race_again_within_a_bounded_time():
@@ -96,14 +97,14 @@ def test_retry_runs_a_lost_race_again_within_a_bounded_time():
             raise sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
         return "in"
 
-    assert races.retry_concurrent(step) == "in" and len(attempts) == 3
+    assert concurrent_retry.retry_concurrent(step) == "in" and len(attempts) == 3
 
     def always() -> None:
         raise sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate key"))
 
     started = time.monotonic()
     with pytest.raises(sqlalchemy.exc.IntegrityError):
-        races.retry_concurrent(always, budget_s=0.5)
+        concurrent_retry.retry_concurrent(always, budget_s=0.5)
     assert time.monotonic() - started < 2.5
 
 

@@ -7,8 +7,8 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from optimizer.optuna_private import TrialsView
+from optimizer.study.sampler_views import RecentTrialsSampler, recent_trials
 from optimizer.study.samplers import make_sampler
-from optimizer.study.shown import RecentTrialsSampler, recent_trials
 from optimizer.study.storage import make_storage
 from optimizer.study.study import DIRECTIONS
 

@@ -1,15 +1,54 @@
-"""A benchmark's finished rows in a CSV written after each one (an interrupted benchmark resumes where it was), and its
-printed `key=value` lines, appended to a log."""
+"""What every benchmark does the same way: launch a search, open a run's study, keep finished rows so an interrupted
+benchmark resumes, and stamp its output with the command, commit and date that wrote it."""
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+
+DONE = "done"  # the file a finished search leaves in its run folder
+
+
+def run_search(folder: Path, *, args: list[str], log: Path, checkout: Path | None = None) -> Path:
+    """``archopt search ARGS --out folder`` in its own process (fresh Keras state), unless a finished run is there.
+
+    An interrupted run starts again from nothing: a resumed one would reseed its sampler. A run that exits non-zero
+    (see ``log``) is not marked done, so the next call tries it again. ``checkout``: another commit's tree to run.
+    """
+    if (folder / DONE).exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "optimizer.cli", "search", *args, "--out", str(folder)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **({"PYTHONPATH": str(checkout)} if checkout else {})}
+    with open(log, "w") as out:
+        code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, env=env,
+                              cwd=checkout).returncode
+    if code == 0:
+        (folder / DONE).write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+    return folder
+
+
+def finished_runs(runs: Path) -> dict[str, Path]:
+    """The run folders under ``runs`` that ``run_search`` finished, by name."""
+    return {p.name: p for p in sorted(runs.iterdir()) if (p / DONE).exists()} if runs.exists() else {}
+
+
+def run_study(folder: Path):
+    """The study of a run folder's own ``study.db``, whichever archopt commit wrote it (its only study)."""
+    import optuna
+
+    url = f"sqlite:///{(folder / 'study.db').resolve()}"
+    return optuna.load_study(study_name=optuna.get_all_study_names(storage=url)[0], storage=url)
 
 
 class Ledger:

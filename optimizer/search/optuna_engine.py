@@ -1,4 +1,4 @@
-"""A search run from validated settings to written results: the side-effecting edge of `archopt search`."""
+"""The Optuna engine of `archopt search`: a checked plan run to written results, through Ctrl-C, SIGTERM and crashes."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from optimizer.results.sitting import Retimed, controls, factor, scaled
+from optimizer.results.speed_factor import Retimed, controls, factor, scaled
 
 
 def test_controls_are_off_the_front_spread_over_the_step_times_fastest_first() -> None:
