@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 # The object-oriented API draws with Agg, without pyplot's global state or a display (headless).
@@ -22,7 +23,7 @@ def plot_front(frame: pd.DataFrame, path: Path, *, title: str = "", baselines: p
     ax.scatter(
         front["step_time_ms"], front["accuracy"], s=28, color="tab:red", label=f"Pareto front ({len(front)})", zorder=3
     )
-    for _, row in front.iterrows():
+    for _, row in front.loc[labelled(front, span=done)].iterrows():
         ax.annotate(
             str(int(row["trial"])),
             (row["step_time_ms"], row["accuracy"]),
@@ -59,3 +60,20 @@ def plot_front(frame: pd.DataFrame, path: Path, *, title: str = "", baselines: p
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp)
     os.replace(tmp, path)
+
+
+def labelled(front: pd.DataFrame, *, span: pd.DataFrame, gap: tuple[float, float] = (0.06, 0.05)) -> list:
+    """The front members whose trial numbers fit on the plot without overlapping: from the most accurate (always
+    labelled) toward the fastest, a member is skipped when its label would fall within ``gap`` (fractions of the
+    axes' width on the log scale and of their height, spanned by ``span``) of the last one labelled."""
+    if not len(front):
+        return []
+    x, y = np.log10(span["step_time_ms"].astype(float)), span["accuracy"].astype(float)
+    width, height = (x.max() - x.min()) or 1.0, (y.max() - y.min()) or 1.0
+    kept, last = [], None
+    for index, row in front.sort_values("step_time_ms", ascending=False).iterrows():
+        at = (np.log10(float(row["step_time_ms"])) / width, float(row["accuracy"]) / height)
+        if last is None or abs(at[0] - last[0]) >= gap[0] or abs(at[1] - last[1]) >= gap[1]:
+            kept.append(index)
+            last = at
+    return kept
