@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from optimizer.defaults import SEARCH_SHARE
 from optimizer.optuna_private import overwrite_values
 from optimizer.results import front
 from optimizer.results.finalist_record import ACCURACY, EPOCHS, RECIPE, WEIGHTS, is_scored
@@ -198,8 +199,9 @@ def _train_one(study, trial: FrozenTrial, *, config: RunConfig, run_dir: Path, e
     return True
 
 
-def reserve_s(timeout: float | None, *, k: int, share: float) -> float:
-    """Seconds of ``timeout`` kept for the finalists: ``share`` of it when there are any to train, else none."""
+def reserve_s(timeout: float | None, *, k: int, share: float = 1 - SEARCH_SHARE) -> float:
+    """Seconds of ``timeout`` kept for the finalists: ``share`` of it (what the search leaves) when there are any to
+    train, else none."""
     return 0.0 if timeout is None or k <= 0 else timeout * share
 
 

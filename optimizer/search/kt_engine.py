@@ -21,7 +21,7 @@ import keras_tuner as kt
 import optuna
 from optuna.trial import TrialState
 
-from optimizer.defaults import SEARCH_SHARE, TUNERS
+from optimizer.defaults import TUNERS
 from optimizer.errors import ArchoptError, CandidateFailed
 from optimizer.optional import try_import
 from optimizer.results import baselines, finalists, html_report, report
@@ -196,7 +196,7 @@ def execute(plan: Plan, *, tuner: str, kt_lambda: float = DEFAULT_KT_LAMBDA) -> 
     oracle = make_oracle(tuner, seed=plan.config.seed, max_failures=GIVE_UP_AFTER_FAILURES)
     plan = prepare_run_dir(plan)
     deadline = None if plan.timeout is None else time.monotonic() + plan.timeout  # the finalists' too
-    reserve = finalists.reserve_s(plan.timeout, k=plan.finalists, share=1 - SEARCH_SHARE)
+    reserve = finalists.reserve_s(plan.timeout, k=plan.finalists)
     timeout = None if plan.timeout is None else max(0.0, plan.timeout - reserve)
     study = assemble.study_for(plan.config, sampler="random")  # only stores the mirrored trials
     baselines.check_specs(plan.baselines)  # a bad --baseline fails now, before the objective seeds Keras

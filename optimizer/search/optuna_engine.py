@@ -8,7 +8,6 @@ import time
 
 from optuna.trial import TrialState
 
-from optimizer.defaults import SEARCH_SHARE
 from optimizer.errors import CandidateFailed
 from optimizer.interrupts import raise_interrupt
 from optimizer.results import baselines, finalists, html_report, report
@@ -33,7 +32,7 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     if plan.trials_per_process and argv is not None and not supervisor.is_worker():
         return supervisor.supervise(argv, timeout=plan.timeout)
     # The reserve from the whole --timeout (a worker's plan.timeout is still the flag's), before it becomes what's left.
-    reserve = finalists.reserve_s(plan.timeout, k=plan.finalists, share=1 - SEARCH_SHARE)
+    reserve = finalists.reserve_s(plan.timeout, k=plan.finalists)
     plan = dataclasses.replace(plan, timeout=supervisor.remaining_timeout(plan.timeout), reserve_s=reserve)
     # Keras and TensorFlow, imported here and not above: the supervisor runs this module too and must not load them.
     from optimizer.measure.device import configure_threads

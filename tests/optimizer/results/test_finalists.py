@@ -16,6 +16,7 @@ from optuna.distributions import IntDistribution
 from optuna.trial import create_trial
 
 from optimizer.cli import main
+from optimizer.defaults import SEARCH_SHARE
 from optimizer.results import finalist_record, finalists
 from optimizer.results.finalists import Claims, Member, claim_is_live, members_of, select
 from optimizer.study.study import DIRECTIONS
@@ -76,6 +77,7 @@ def test_members_are_this_device_classes_front_told_apart_by_architecture() -> N
 def test_reserve_is_the_share_of_the_timeout_only_when_finalists_are_asked_for() -> None:
     assert finalists.reserve_s(1000.0, k=4, share=0.2) == pytest.approx(200.0)
     assert finalists.reserve_s(1000.0, k=0, share=0.2) == 0.0 and finalists.reserve_s(None, k=4, share=0.2) == 0.0
+    assert finalists.reserve_s(1000.0, k=4) == pytest.approx(1000.0 * (1 - SEARCH_SHARE))  # what the search leaves
 
 
 @pytest.fixture
