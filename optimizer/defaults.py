@@ -8,6 +8,7 @@ TRAIN_STEPS = 300  # optimizer steps of training per trial
 TRIALS = 500  # judged trials a search stops at when neither --trials nor --timeout is given
 NO_TRIAL_LIMIT = sys.maxsize  # --timeout without --trials: every count compares below it
 EXPORT_EPOCHS = 5  # epochs over the full training split when a trial is exported
+AROUND_WIDTHS = ("stage", "global")  # --around-widths: a multiplier per stage and dense layer, or one for all
 FINALISTS = 4  # front members a search trains with the export recipe before it ends (docs/finalists.md)
 # With --timeout and finalists to train, the search stops proposing at SEARCH_SHARE of it; the rest is theirs.
 SEARCH_SHARE = 0.8

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optimizer.defaults import (
+    AROUND_WIDTHS,
     BATCH_SIZE,
     DATASETS,
     DEFAULT_SAMPLER,
@@ -91,6 +92,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--around", metavar="MODEL",
                    help="search edits of your own Sequential or functional CNN instead of --space (as --baseline "
                         "takes it); it is also a baseline")
+    p.add_argument("--around-widths", choices=AROUND_WIDTHS,
+                   help="with --around: a width multiplier per convolution stage and per hidden dense layer, or "
+                        f"one for all of them (default: {AROUND_WIDTHS[0]})")
     p.add_argument("--finalists", type=int, default=FINALISTS, metavar="K",
                    help="before the search ends, train K distinct front members with the export recipe (less the "
                         "validation images) and score them on validation; with --timeout, the search stops "
@@ -182,8 +186,10 @@ def _space(args: argparse.Namespace, *, engine: str) -> tuple[str, tuple[str, ..
 
     MODEL's file is recorded absolute, so workers, resume, export and retime find it from any folder.
     """
-    model = getattr(args, "around", None)
+    model, widths = getattr(args, "around", None), getattr(args, "around_widths", None)
     if model is None:
+        if widths is not None:
+            raise ArchoptError(f"`--around-widths {widths}` sets the widths of an --around search; add --around MODEL.")
         return args.space, ()
     if args.space != "default":
         raise ArchoptError(f"`--around {model}` derives the search space from your model; drop `--space {args.space}`.")
@@ -194,7 +200,9 @@ def _space(args: argparse.Namespace, *, engine: str) -> tuple[str, tuple[str, ..
         model = f"{Path(target).resolve()}:{function}"
     elif not (sep and function.isidentifier() and all(p.isidentifier() for p in target.split("."))):
         model = str(Path(model).resolve())  # a .keras file or an export folder; `pkg.module:function` stays as is
-    return f"around:{model}", (model,)
+    from optimizer.space.around import recorded
+
+    return recorded(model, widths=widths or AROUND_WIDTHS[0]), (model,)
 
 
 def _n_trials(args: argparse.Namespace) -> int:
@@ -254,8 +262,8 @@ def _timeout(text: str | None) -> float | None:
 
 def _slug(space: str) -> str:
     name = space.rpartition(":")[2] if ":" in space else space
-    if space.startswith("around:"):  # results/<dataset>-around_<model file or module>
-        base = Path(space.removeprefix("around:").partition(":")[0]).name
+    if re.match(r"around(/\w+)?:", space):  # results/<dataset>-around_<model file or module>
+        base = Path(space.partition(":")[2].partition(":")[0]).name
         name = "around_" + (Path(base).stem if base.endswith((".py", ".keras", ".h5")) else base.rpartition(".")[2])
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_").lower() or "space"
 

@@ -62,9 +62,10 @@ def trial_model(run_dir: Path, *, trial: int, storage: str | None = None) -> ker
 def around_original(run_dir: Path) -> tuple[str, keras.Model] | None:
     """The MODEL spec and model a `--around` run searched around; None for any other run."""
     config = run_config.load(Path(run_dir))
-    if not config.space.startswith(around.PREFIX):
+    parsed = around.parse(config.space)
+    if parsed is None:
         return None
-    spec, data = config.space.removeprefix(around.PREFIX), SPECS[config.dataset]
+    spec, data = parsed[0], SPECS[config.dataset]
     # As the search saw it: a Sequential without an Input is built on the dataset's images.
     model = around.functional(load_model(spec), spec=spec, input_shape=data.image_shape, num_classes=data.num_classes)
     return spec, model

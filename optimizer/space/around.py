@@ -1,10 +1,9 @@
 """`archopt search --around MODEL`: a search space of edits to the user's own Sequential or functional CNN.
 
 Each knob is named after the layer it changes (``conv2d.stride``, ``conv2d_1.factorization``,
-``max_pooling2d.pool``, ``flatten.to_gap``, plus a global ``width``), so trials.csv reads as a list
-of edits; every knob's first value is the model as written, and all of them together (``identity``)
-rebuild the user's model exactly. A variant is the user's graph re-created layer by layer from each
-layer's config (fresh weights), with the edited layers swapped; everything else is kept as it is.
+``conv2d_1.width``, ``max_pooling2d.pool``, ``flatten.to_gap``), so trials.csv reads as a list of edits.
+Every knob's first value is the model as written; all of them together (``identity``) rebuild it exactly.
+A variant is the user's graph re-created from each layer's config (fresh weights), edited layers swapped.
 """
 
 from __future__ import annotations
@@ -16,19 +15,24 @@ import keras
 import keras_tuner as kt
 from keras import layers
 
+from optimizer.defaults import AROUND_WIDTHS
 from optimizer.errors import ArchoptError
 from optimizer.space.candidate import reset_keras
 from optimizer.space.models import load_model
 
-PREFIX = "around:"  # a run's recorded space: "around:" + the MODEL spec, resolved
-WIDTHS = (1.0, 0.25, 0.5, 0.75, 1.5)  # the multiplier of every convolution's filters and hidden dense units
+PREFIX = "around"  # a run's recorded space: "around:MODEL" (one global width) or "around/stage:MODEL"
+WIDTHS = (1.0, 0.25, 0.5, 0.75, 1.5)  # multipliers of convolutions' filters and hidden dense layers' units
+# "stage" (the default): one multiplier per convolution stage (the convolutions at one resolution) and per
+# hidden dense layer; "global": one for all of them, as the first --around runs searched ("around:MODEL").
+WIDTH_SCOPES = AROUND_WIDTHS
 FACTORIZATIONS = ("none", "kx1_1xk", "separable")
 STACK = "3x3_stack"  # a 5x5 or 7x7 as two or three 3x3s (VGG)
 POOLS = {layers.MaxPooling2D: "max", layers.AveragePooling2D: "avg"}
 # Layers a pooling layer may follow and still be "right after" the first convolution.
 ELEMENTWISE = (layers.Activation, layers.ReLU, layers.LeakyReLU, layers.ELU, layers.PReLU, layers.Softmax,
                layers.BatchNormalization, layers.Dropout, layers.SpatialDropout2D)
-SCALED = (layers.Conv2D, layers.SeparableConv2D, layers.Dense)  # widened or narrowed by `width`
+SCALED = (layers.Conv2D, layers.SeparableConv2D, layers.Dense)  # widened or narrowed by a width knob
+MERGES = (layers.Add, layers.Subtract, layers.Multiply, layers.Average, layers.Maximum, layers.Minimum)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,10 +52,10 @@ class Knob:
 class AroundSpace(kt.HyperModel):
     """The variants of one functional model; ``build(hp)`` re-creates it with the knobs ``hp`` chose."""
 
-    def __init__(self, model: keras.Model, *, spec: str) -> None:
+    def __init__(self, model: keras.Model, *, spec: str, widths: str = AROUND_WIDTHS[0]) -> None:
         super().__init__(name="around")
-        self.model, self.spec = model, spec
-        self.roles = _roles(model)
+        self.model, self.spec, self.widths = model, spec, widths
+        self.roles = _roles(model, widths=widths)
         self.knobs = _knobs(model, roles=self.roles)
         if not self.knobs:
             raise ArchoptError(
@@ -87,15 +91,32 @@ class AroundSpace(kt.HyperModel):
         return chosen
 
 
-def space_for(spec: str, *, input_shape: tuple[int, ...], num_classes: int) -> AroundSpace:
+def recorded(spec: str, *, widths: str) -> str:
+    """The space a run records for ``--around spec --around-widths widths``."""
+    if widths not in WIDTH_SCOPES:
+        raise ArchoptError(f"--around-widths {widths!r}: expected one of {', '.join(WIDTH_SCOPES)}.")
+    return f"{PREFIX}:{spec}" if widths == "global" else f"{PREFIX}/{widths}:{spec}"
+
+
+def parse(space: str) -> tuple[str, str] | None:
+    """(MODEL spec, width scope) of a recorded ``--around`` space; None for any other space."""
+    for widths in WIDTH_SCOPES:
+        head = f"{PREFIX}:" if widths == "global" else f"{PREFIX}/{widths}:"
+        if space.startswith(head):
+            return space.removeprefix(head), widths
+    return None
+
+
+def space_for(spec: str, *, widths: str = AROUND_WIDTHS[0], input_shape: tuple[int, ...],
+              num_classes: int) -> AroundSpace:
     """The space around MODEL ``spec`` (a `.keras` file, an export folder, `file.py:function`, `module:function`).
 
     Keras' layer names are reset first: knobs are named after layers, so every process that loads the
     space (workers, export, retime) must see the same names.
     """
     reset_keras()
-    model = load_model(spec)
-    return AroundSpace(functional(model, spec=spec, input_shape=input_shape, num_classes=num_classes), spec=spec)
+    model = functional(load_model(spec), spec=spec, input_shape=input_shape, num_classes=num_classes)
+    return AroundSpace(model, spec=spec, widths=widths)
 
 
 def space_of(build: Any) -> AroundSpace | None:
@@ -158,14 +179,15 @@ def _kind(layer: keras.layers.Layer) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Roles:
-    """What each layer is to the search: the first convolution, the pooling right after it, the widened layers."""
+    """What each layer is to the search: the first convolution, the pooling right after it, the width knob of
+    each widened layer (layer name -> knob name, in the model's order)."""
 
     stem: str | None
     stem_pool: str | None
-    scaled: frozenset[str]
+    widths: dict[str, str]
 
 
-def _roles(model: keras.Model) -> Roles:
+def _roles(model: keras.Model, *, widths: str) -> Roles:
     after = _consumers(model)
     convs = [layer for layer in model.layers if type(layer) is layers.Conv2D]
     stem = convs[0] if convs and tuple(convs[0].strides) == (1, 1) else None
@@ -177,8 +199,58 @@ def _roles(model: keras.Model) -> Roles:
         pool = nxt[0].name if len(nxt) == 1 and type(nxt[0]) in POOLS else None
     weighted = [layer for layer in model.layers if type(layer) in SCALED]
     # The last one gives the classes (or feeds their softmax): its width is the dataset's, not a knob.
-    scaled = frozenset(layer.name for layer in weighted[:-1])
-    return Roles(stem=stem.name if stem is not None else None, stem_pool=pool, scaled=scaled)
+    knobs = _width_knobs(model, weighted[:-1], widths=widths)
+    return Roles(stem=stem.name if stem is not None else None, stem_pool=pool, widths=knobs)
+
+
+def _width_knobs(model: keras.Model, scaled: list, *, widths: str) -> dict[str, str]:
+    """Each widened layer's knob: ``width`` for all, or one per convolution stage and per hidden dense layer.
+
+    A stage is the convolutions whose outputs have one resolution, named after its first; convolutions
+    whose outputs meet in an add (or another element-wise merge) share a knob, so the merge still fits.
+    """
+    if widths == "global":
+        return {layer.name: "width" for layer in scaled}
+    convs = [layer for layer in scaled if not isinstance(layer, layers.Dense)]
+    resolutions = list(dict.fromkeys(_resolution(layer) for layer in convs))
+    stage = {layer.name: resolutions.index(_resolution(layer)) for layer in convs}
+    producers = _producers(model)
+    for merge in (layer for layer in model.layers if isinstance(layer, MERGES)):
+        met = {stage[name] for name in _channel_sources(merge, producers=producers, scaled=stage)}
+        if len(met) > 1:
+            stage = {name: (min(met) if key in met else key) for name, key in stage.items()}
+    first: dict = {}
+    for layer in convs:
+        first.setdefault(stage[layer.name], layer.name)
+    return {layer.name: f"{first[stage[layer.name]] if layer.name in stage else layer.name}.width"
+            for layer in scaled}
+
+
+def _resolution(layer: keras.layers.Layer) -> tuple:
+    shape = layer.output.shape
+    return tuple(shape[2:4]) if layer.get_config().get("data_format") == "channels_first" else tuple(shape[1:3])
+
+
+def _channel_sources(layer: keras.layers.Layer, *, producers: dict, scaled: dict) -> set[str]:
+    """The widened convolutions whose filters set the channels of ``layer``'s inputs (through pooling,
+    batch norm, activations, merges: layers that keep the channel count)."""
+    found: set[str] = set()
+    for parent in producers.get(layer.name, []):
+        if parent.name in scaled:
+            found.add(parent.name)
+        elif not isinstance(parent, (*SCALED, layers.Conv2DTranspose, layers.Concatenate, layers.Flatten,
+                                     layers.Reshape, layers.InputLayer)):
+            found |= _channel_sources(parent, producers=producers, scaled=scaled)
+    return found
+
+
+def _producers(model: keras.Model) -> dict[str, list[keras.layers.Layer]]:
+    """For each layer's name, the layers whose outputs it takes within ``model``."""
+    found: dict[str, list] = {}
+    for nodes in model._nodes_by_depth.values():  # Keras' own graph walk, as in _consumers
+        for node in nodes:
+            found.setdefault(node.operation.name, []).extend(parent.operation for parent in node.parent_nodes)
+    return found
 
 
 def _consumers(model: keras.Model) -> dict[str, list[keras.layers.Layer]]:
@@ -195,9 +267,11 @@ def _knobs(model: keras.Model, *, roles: Roles) -> list[Knob]:
     knobs = []
     if roles.stem is not None:
         knobs.append(Knob(f"{roles.stem}.stride", (1, 2), layer=roles.stem))
-    if roles.scaled:
+    if "width" in roles.widths.values():
         knobs.append(Knob("width", WIDTHS, layer="*"))
     for layer in model.layers:
+        if roles.widths.get(layer.name) == f"{layer.name}.width":
+            knobs.append(Knob(f"{layer.name}.width", WIDTHS, layer=layer.name))
         knobs += _layer_knobs(layer, roles=roles)
     return knobs
 
@@ -240,14 +314,13 @@ def _ask(hp: kt.HyperParameters, knob: Knob) -> Any:
 
 def variant(model: keras.Model, chosen: dict[str, Any], *, roles: Roles) -> keras.Model:
     """``model`` re-created with fresh weights and the edits ``chosen`` names; compiled as ``model`` was, if it was."""
-    width = chosen.get("width", 1.0)
     strided = roles.stem is not None and chosen.get(f"{roles.stem}.stride", 1) == 2
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         config = layer.get_config()
-        if layer.name in roles.scaled:
+        if layer.name in roles.widths:
             key = "units" if "units" in config else "filters"
-            config[key] = max(1, round(config[key] * width))
+            config[key] = max(1, round(config[key] * chosen.get(roles.widths[layer.name], 1.0)))
         if strided and layer.name == roles.stem:
             config["strides"] = (2, 2)
         try:

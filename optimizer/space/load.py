@@ -17,9 +17,10 @@ BUILTIN = {"default": "search_spaces.default_cnn:DefaultCNN"}
 
 def load_space(spec: str, *, input_shape: tuple[int, ...], num_classes: int) -> BuildFn:
     """A `build(hp) -> keras.Model` for ``spec``; the data's shape is passed to spaces that ask for it."""
-    if spec.startswith(around.PREFIX):  # `archopt search --around MODEL`: edits of the user's own model
-        model = spec.removeprefix(around.PREFIX)
-        return around.space_for(model, input_shape=input_shape, num_classes=num_classes).build
+    parsed = around.parse(spec)
+    if parsed is not None:  # `archopt search --around MODEL`: edits of the user's own model
+        model, widths = parsed
+        return around.space_for(model, widths=widths, input_shape=input_shape, num_classes=num_classes).build
     obj = load_object(BUILTIN.get(spec, spec), what="search space")
     shape = {"input_shape": tuple(input_shape), "num_classes": num_classes}
     if isinstance(obj, type) and issubclass(obj, kt.HyperModel):

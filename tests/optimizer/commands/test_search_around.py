@@ -31,8 +31,9 @@ def build():
     model.compile(keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
 """
-KNOBS = {"conv1.stride": 1, "width": 1.0, "conv1.factorization": "none", "pool1.pool": "max",
-         "conv2.factorization": "none", "pool2.pool": "max", "flatten.to_gap": False}
+KNOBS = {"conv1.stride": 1, "conv1.width": 1.0, "conv1.factorization": "none", "pool1.pool": "max",
+         "conv2.width": 1.0, "conv2.factorization": "none", "pool2.pool": "max", "flatten.to_gap": False,
+         "dense.width": 1.0}
 
 
 def test_a_search_around_a_tutorial_convnet_starts_from_it(tmp_path, small_fashion_dir, monkeypatch, capsys) -> None:
@@ -50,7 +51,7 @@ def test_a_search_around_a_tutorial_convnet_starts_from_it(tmp_path, small_fashi
     assert {k: first[k] for k in KNOBS} == KNOBS
     assert first["params"] == original.count_params() and first["macs"] == total_macs(original)
     model = str((tmp_path / "tutorial.py").resolve()) + ":build"
-    assert json.loads((out / "run.json").read_text())["space"] == f"around:{model}"
+    assert json.loads((out / "run.json").read_text())["space"] == f"around/stage:{model}"
     baseline = pd.read_csv(out / "baselines.csv").iloc[0]
     assert baseline["model"] == model and baseline["macs"] == first["macs"]
     assert {"speedup_vs_tutorial.py:build", "points_vs_tutorial.py:build"} <= set(pd.read_csv(out / "pareto.csv"))

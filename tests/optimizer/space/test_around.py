@@ -9,7 +9,7 @@ from keras import layers
 
 from optimizer.errors import ArchoptError
 from optimizer.measure.costs import layer_costs, total_macs
-from optimizer.space.around import AroundSpace, functional
+from optimizer.space.around import AroundSpace, functional, parse, recorded
 from optimizer.space.candidate import rebuild
 from optimizer.space.load import load_space
 
@@ -40,8 +40,19 @@ def residual() -> keras.Model:
     return model
 
 
-def space(model: keras.Model) -> AroundSpace:
-    return AroundSpace(functional(model, spec="m", input_shape=SHAPE, num_classes=3), spec="m")
+def staged() -> keras.Model:
+    """Functional: a convolution at 12x12, pooling, a convolution at 6x6 added to the pooled one, GAP, logits."""
+    inputs = keras.Input(SHAPE)
+    x = layers.MaxPooling2D(2, name="pool")(layers.Conv2D(8, 3, padding="same", name="stem")(inputs))
+    y = layers.Conv2D(8, 3, padding="same", name="conv")(x)
+    x = layers.Add(name="add")([x, layers.ReLU(name="relu")(y)])
+    x = layers.Conv2D(4, 1, name="after")(x)
+    outputs = layers.Dense(3, name="logits")(layers.GlobalAveragePooling2D(name="gap")(x))
+    return keras.Model(inputs, outputs)
+
+
+def space(model: keras.Model, *, widths: str = "stage") -> AroundSpace:
+    return AroundSpace(functional(model, spec="m", input_shape=SHAPE, num_classes=3), spec="m", widths=widths)
 
 
 def variant(space_: AroundSpace, **edits) -> keras.Model:
@@ -52,10 +63,11 @@ def macs(model: keras.Model, *names: str) -> int:
     return sum(c.macs for c in layer_costs(model) if c.name in names)
 
 
-@pytest.mark.parametrize("build", [plain, lambda: plain(pool=True, kernel=5), residual])
-def test_the_identity_is_the_model_as_written(build, seed) -> None:
+@pytest.mark.parametrize("widths", ["stage", "global"])
+@pytest.mark.parametrize("build", [plain, lambda: plain(pool=True, kernel=5), residual, staged])
+def test_the_identity_is_the_model_as_written(build, widths, seed) -> None:
     original = build()
-    around = space(original)
+    around = space(original, widths=widths)
     same = variant(around)
     assert same.count_params() == original.count_params() and total_macs(same) == total_macs(original)
     same.set_weights(original.get_weights())
@@ -65,13 +77,45 @@ def test_the_identity_is_the_model_as_written(build, seed) -> None:
 
 def test_knobs_are_named_after_the_layers_they_change() -> None:
     assert space(plain(pool=True, kernel=5)).identity == {
+        "stem.stride": 1, "stem.width": 1.0, "stem.factorization": "none", "pool.pool": "max",
+        "conv.width": 1.0, "conv.factorization": "none", "flatten.to_gap": False, "hidden.width": 1.0,
+    }
+    assert space(plain(pool=True, kernel=5), widths="global").identity == {
         "stem.stride": 1, "width": 1.0, "stem.factorization": "none", "pool.pool": "max",
         "conv.factorization": "none", "flatten.to_gap": False,
     }
     knobs = {k.name: k.values for k in space(residual()).knobs}
     assert knobs["res_conv.factorization"][-1] == "3x3_stack" and "3x3_stack" not in knobs["stem.factorization"]
     assert knobs["pool.pool"] == ("avg", "max", "conv")
-    assert "width" in knobs  # stem and res_conv: widened together, so the add still fits
+    assert "stem.width" in knobs and "res_conv.width" not in knobs  # one stage: widened together, the add fits
+
+
+def test_convolutions_that_meet_in_an_add_share_a_width_across_resolutions() -> None:
+    around = space(staged())  # `conv` (6x6) is added to `stem`'s pooled output (12x12): one stage of all three
+    assert [k.name for k in around.knobs if k.name.endswith(".width")] == ["stem.width"]
+    assert around.roles.widths == {"stem": "stem.width", "conv": "stem.width", "after": "stem.width"}
+    half = variant(around, stem__width=0.5)
+    assert half.get_layer("conv").filters == half.get_layer("stem").filters == 4
+    assert macs(half, "conv") * 4 == macs(variant(around), "conv")
+
+
+def test_a_stage_width_scales_its_convolutions_and_what_reads_them_only() -> None:
+    around = space(plain(pool=True))  # stem 12x12, conv 6x6, hidden reads conv's output
+    half = variant(around, conv__width=0.5)
+    assert macs(half, "stem") == macs(variant(around), "stem")
+    assert macs(half, "conv") * 2 == macs(variant(around), "conv")  # C -> C/2
+    assert macs(half, "hidden") * 2 == macs(variant(around), "hidden")
+    wide = variant(around, hidden__width=1.5)
+    assert wide.get_layer("hidden").units == 24 and wide.get_layer("out").units == 3
+
+
+def test_a_recorded_around_space_names_its_model_and_widths() -> None:
+    for widths in ("stage", "global"):
+        assert parse(recorded("pkg.nets:build", widths=widths)) == ("pkg.nets:build", widths)
+    assert recorded("m.py:build", widths="global") == "around:m.py:build"  # as the first --around runs recorded
+    assert parse("default") is None and parse("search_spaces.examples:TinyCNN") is None
+    with pytest.raises(ArchoptError, match="--around-widths 'layer': expected one of stage, global"):
+        recorded("m.py:build", widths="layer")
 
 
 def test_a_stride_2_stem_divides_the_next_layers_macs_by_4() -> None:
@@ -109,8 +153,8 @@ def test_flatten_to_gap_removes_the_dense_layers_factor_hxw() -> None:
     assert macs(variant(around), "hidden") == 12 * 12 * macs(variant(around, flatten__to_gap=True), "hidden")
 
 
-def test_width_scales_convolutions_and_hidden_layers_but_not_the_classes() -> None:
-    around = space(residual())
+def test_a_global_width_scales_convolutions_and_hidden_layers_but_not_the_classes() -> None:
+    around = space(residual(), widths="global")
     half = variant(around, width=0.5)
     assert macs(half, "res_conv") * 4 == macs(variant(around), "res_conv")
     assert half.output_shape == (None, 3)
@@ -124,7 +168,7 @@ def test_a_pooling_layer_becomes_a_strided_convolution() -> None:
 
 
 def test_the_authors_loss_and_optimizer_are_kept() -> None:
-    model = variant(space(residual()), width=0.5)
+    model = variant(space(residual()), stem__width=0.5)
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.05)
     assert model.loss.get_config()["from_logits"] is True
@@ -184,9 +228,14 @@ def test_a_spec_loads_the_model_and_names_the_custom_layers_it_keeps(tmp_path: P
     assert path.read_text() == CUSTOM  # the user's file is only read
 
 
-def test_the_tutorial_convnet_gets_the_seven_knobs_docs_around_lists() -> None:
-    around = load_space("around:search_spaces.tutorial:build", input_shape=(28, 28, 1), num_classes=10).__self__
-    assert list(around.identity) == ["conv1.stride", "width", "conv1.factorization", "pool1.pool",
-                                     "conv2.factorization", "pool2.pool", "flatten.to_gap"]
+def test_the_tutorial_convnet_gets_the_knobs_docs_around_lists() -> None:
+    shape = {"input_shape": (28, 28, 1), "num_classes": 10}
+    around = load_space("around/stage:search_spaces.tutorial:build", **shape).__self__
+    assert list(around.identity) == ["conv1.stride", "conv1.width", "conv1.factorization", "pool1.pool",
+                                     "conv2.width", "conv2.factorization", "pool2.pool", "flatten.to_gap",
+                                     "dense.width"]
+    once = load_space("around:search_spaces.tutorial:build", **shape).__self__  # one global width
+    assert list(once.identity) == ["conv1.stride", "width", "conv1.factorization", "pool1.pool",
+                                   "conv2.factorization", "pool2.pool", "flatten.to_gap"]
     convs, dense = (25 * 1 * 32 + 32) + (25 * 32 * 64 + 64), (7 * 7 * 64 * 1024 + 1024) + (1024 * 10 + 10)
     assert around.model.count_params() == convs + dense
