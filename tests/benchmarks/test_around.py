@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from benchmarks.around import compare, edits, moves, pick_front, targets
+from benchmarks.around import close_calls, compare, edits, moves, pick_front, targets, with_reseeds
 
 
 def test_edits_name_only_the_knobs_that_differ_from_the_original():
@@ -40,3 +40,18 @@ def test_no_variant_meets_a_target_says_none():
     variants = compare(pd.DataFrame({"trial": [0, 1], "test_accuracy": [0.92, 0.80], "step_ms": [30.0, 40.0]}))
     variants["edits"] = ["as written", "width=1.5"]
     assert targets(variants) == ["at least 3x faster within 0.5 points: NONE", "faster and at least as accurate: NONE"]
+
+
+def test_close_calls_are_the_variants_a_second_seed_could_flip_and_the_original():
+    variants = compare(pd.DataFrame({"trial": [0, 1, 2, 3, 4, 5], "step_ms": [30.0, 9.0, 9.0, 20.0, 20.0, 40.0],
+                                     "test_accuracy": [0.920, 0.916, 0.905, 0.921, 0.910, 0.920]}))
+    # 1: 3.33x at -0.4 (near -0.5); 2: 3.33x at -1.5 (far); 3: faster at +0.1 (near 0); 4: faster at -1.0; 5: slower
+    assert close_calls(variants) == [0, 1, 3]
+    assert close_calls(variants[variants["trial"].isin([0, 2, 4, 5])]) == []
+
+
+def test_with_reseeds_averages_the_trials_trained_twice():
+    exported = pd.DataFrame({"trial": [0, 1, 2], "test_accuracy": [0.920, 0.916, 0.905]})
+    both = with_reseeds(exported, pd.DataFrame({"trial": [0, 1], "test_accuracy": [0.922, 0.910], "seed": [1, 1]}))
+    assert list(both["test_accuracy"]) == [0.921, 0.913, 0.905] and list(both["seeds"]) == [2, 2, 1]
+    assert list(with_reseeds(exported, None)["test_accuracy"]) == [0.920, 0.916, 0.905]
