@@ -5,6 +5,7 @@ Test modules import from here, never from one another.
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import pickle
 import tarfile
@@ -15,6 +16,7 @@ import numpy as np
 from optimizer import cli
 from optimizer.commands.search import plan_from_args
 from optimizer.data import formats
+from optimizer.optuna_private import storage_of
 
 
 def make_arrays(image_shape: tuple[int, ...], *, n_train: int = 10, n_test: int = 4, seed: int = 0):
@@ -124,6 +126,19 @@ def one_line_error(capsys, argv: list[str]) -> str:
     assert len(errors) == 1, err
     return errors[0]
 
+
+
+def age_heartbeat(study, trial_id: int, *, seconds: float) -> None:
+    """Date trial ``trial_id``'s last heartbeat ``seconds`` earlier, in the study's real storage: a worker silent
+    that long, without the test waiting it out (Optuna has no public way to write a heartbeat's time)."""
+    import sqlalchemy.orm
+    from optuna.storages._rdb import models
+
+    storage = storage_of(study)
+    backend = getattr(storage, "_backend", storage)  # the RDB storage under Optuna's cache
+    with sqlalchemy.orm.Session(backend.engine) as session, session.begin():
+        beat = session.query(models.TrialHeartbeatModel).filter_by(trial_id=trial_id).one()
+        beat.heartbeat -= datetime.timedelta(seconds=seconds)
 
 # Knobs of a one-block network of the default space, where `downsample` changes nothing (nothing to shrink between).
 ONE_BLOCK = dict(
