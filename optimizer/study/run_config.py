@@ -60,15 +60,21 @@ def save(config: RunConfig, run_dir: Path) -> None:
 def load(run_dir: Path, *, storage: str | None = None) -> RunConfig:
     """The settings in ``run_dir``'s run.json; a recorded storage's masked password is ``storage``'s (the command's
     --storage) or else the environment's ARCHOPT_DB."""
+    config = recorded(run_dir)
+    url = unmasked(storage_url(config.storage, run_dir=Path(run_dir)), given=storage)
+    return dataclasses.replace(config, storage=url)
+
+
+def recorded(run_dir: Path) -> RunConfig:
+    """The settings in ``run_dir``'s run.json as written, its storage URL too (relative, or its password masked):
+    for what needs no study, such as the dataset."""
     path = Path(run_dir) / FILE
     if not path.is_file():
         raise ArchoptError(f"`{run_dir}` is not an archopt run folder: {FILE} is missing.")
     try:
-        config = RunConfig.from_dict(json.loads(path.read_text()))
+        return RunConfig.from_dict(json.loads(path.read_text()))
     except (ValueError, TypeError) as error:
         raise ArchoptError(f"`{path}` is unreadable: {error}.") from error
-    url = unmasked(storage_url(config.storage, run_dir=Path(run_dir)), given=storage)
-    return dataclasses.replace(config, storage=url)
 
 
 def storage_url(recorded: str, *, run_dir: Path) -> str:
