@@ -140,13 +140,15 @@ def age_heartbeat(study, trial_id: int, *, seconds: float) -> None:
         beat = session.query(models.TrialHeartbeatModel).filter_by(trial_id=trial_id).one()
         beat.heartbeat -= datetime.timedelta(seconds=seconds)
 
-# Knobs of a one-block network of the default space, where `downsample` changes nothing (nothing to shrink between).
+# Knobs of a one-block network of the default space, where `downsample` changes nothing (nothing to
+# shrink between).
 ONE_BLOCK = dict(
     first_stride=2, first_kernel=3, num_blocks=1, filters_1=16, kernel_size=3, factorization="none",
     batch_norm=False, convs_per_block=1, downsample="max", head="gap", dense_units=0, dropout=0.0,
 )
 
-# One knob that changes the network and one that changes nothing: a repeat by knobs, or by architecture only.
+# One knob that changes the network and one that changes nothing: a repeat by knobs, or by
+# architecture only.
 INERT_SPACE = """
 import keras
 

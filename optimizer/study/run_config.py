@@ -12,8 +12,9 @@ from optimizer.study.storage import masked, unmasked
 from optimizer.trial.budget import Budget
 
 FILE = "run.json"
-# run.json's word for the folder's own SQLite file, the default storage: relative, so that a folder moved or copied
-# (to a laptop, to try a resume on a copy) reads its own study, not the one at the path it was started at.
+# run.json's word for the folder's own SQLite file, the default storage: relative, so that a folder
+# moved or copied (to a laptop, to try a resume on a copy) reads its own study, not the one at the
+# path it was started at.
 OWN_STORAGE = "study.db"
 # A resumed run may change how long it runs, never what a trial measures.
 MUST_MATCH = ("dataset", "space", "engine", "val_size", "train_size", "seed", "budget")
@@ -52,7 +53,8 @@ def own_storage(run_dir: Path) -> str:
 
 def save(config: RunConfig, run_dir: Path) -> None:
     data = config.to_dict()
-    # A password never goes into the folder (people copy and share it): commands take it from --storage or $ARCHOPT_DB.
+    # A password never goes into the folder (people copy and share it): commands take it from
+    # --storage or $ARCHOPT_DB.
     data["storage"] = OWN_STORAGE if config.storage == own_storage(run_dir) else masked(config.storage)
     (run_dir / FILE).write_text(json.dumps(data, indent=2) + "\n")
 

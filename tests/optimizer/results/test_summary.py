@@ -10,7 +10,7 @@ from optimizer.study.study import DIRECTIONS
 
 
 def test_the_summary_of_a_run_whose_run_json_masks_the_password_needs_none(tmp_path, capsys, monkeypatch):
-    # `archopt pareto --storage URL` opened the study; the summary reads only the dataset from run.json.
+    # `archopt pareto --storage URL` opened the study; summary reads just the dataset in run.json.
     monkeypatch.delenv("ARCHOPT_DB", raising=False)
     secret = "postgresql://archopt:s3cret-pw@db.example:5432/archopt"
     run_config.save(RunConfig(dataset="fashion_mnist", space="default", study="night", storage=secret), tmp_path)

@@ -87,7 +87,7 @@ def test_postgres_urls_are_read_as_optuna_reads_them():
     for url in ("postgresql://u@h/db", "postgresql+psycopg://u@h/db", "postgresql+psycopg2://u@h/db", "sqlite:///x.db"):
         assert storage.normalize_url(url) == url
     assert storage.normalize_url("postgres://u@h/db") == "postgresql://u@h/db"
-    # The extra installs the driver SQLAlchemy picks for a bare URL, so optuna-dashboard opens the same URL.
+    # The extra installs SQLAlchemy's driver for a bare URL, so optuna-dashboard opens the same URL.
     driver = make_url("postgresql://u@h/db").get_dialect().driver
     assert importlib.import_module(driver).__name__ == driver
     assert storage.is_shared("postgresql://u@h/db") and not storage.is_shared("sqlite:///x.db")
