@@ -32,9 +32,10 @@ ENGINES = {
     "random": ["--sampler", "random"],
     "kt-bayesian": ["--engine", "keras-tuner", "--tuner", "bayesian"],
 }
-# Small enough for about 40 trials per 4-minute run on a 2-core CPU (~6 s a trial), with enough training (60 steps of
-# 32 images) that accuracy separates good candidates from bad. Every trial in one process, as the KerasTuner engine
-# runs them, so that worker restarts (--trials-per-process) do not weigh on one engine only.
+# Small enough for about 40 trials per 4-minute run on a 2-core CPU (~6 s a trial), with enough
+# training (60 steps of 32 images) that accuracy separates good candidates from bad. Every trial in
+# one process, as the KerasTuner engine runs them, so that worker restarts (--trials-per-process) do
+# not weigh on one engine only.
 SEARCH = [
     "--dataset", "fashion_mnist", "--space", "search_spaces.examples:TinyCNN", "--batch-size", "32",
     "--train-steps", "60", "--train-size", "1000", "--val-size", "500", "--timing-s", "0.1",
@@ -95,7 +96,8 @@ def summarize(runs: Path, *, budget_s: float, every_s: float) -> pd.DataFrame:
         frame = curve(trials, budget_s=budget_s, every_s=every_s)
         frames.append(frame.assign(
             engine=engine, seed=int(seed), overhead_s_per_trial=round(overhead_per_trial(trials), 4),
-            # The broader reading: everything but timing and training, i.e. also building and evaluating the model.
+            # The broader reading: everything but timing and training, i.e. also building and
+            # evaluating the model.
             outside_timing_training_s=round(overhead_per_trial(trials, work="timing_train_s"), 4),
         ))
     return pd.concat(frames)[COLUMNS] if frames else pd.DataFrame(columns=COLUMNS)

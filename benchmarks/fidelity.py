@@ -86,7 +86,7 @@ class Setting:
         )
 
 
-# ---------------------------------------------------------------- parts 0 and 1: one candidate through every rung
+# ---- parts 0 and 1: one candidate through every rung ----
 
 
 def _bn_state(model) -> list:
@@ -208,7 +208,7 @@ def run_exports(setting: Setting, frame: pd.DataFrame, *, n: int, epochs: int, o
     return ledger.frame
 
 
-# ---------------------------------------------------------------- part 2: front quality per wall clock
+# ---- part 2: front quality per wall clock ----
 
 
 def methods(setting: Setting) -> dict[str, list[str]]:
@@ -251,7 +251,8 @@ def run_trials(folder: Path) -> pd.DataFrame:
                 "params": json.dumps(t.params),
                 "end": (t.datetime_complete - t0).total_seconds() if t.datetime_complete else np.nan,
                 "accuracy": t.values[0] if t.values else np.nan,
-                # The trial's own timing: the end-of-run re-timing replaced step_time_ms for the run's front only.
+                # The trial's own timing: the end-of-run re-timing replaced step_time_ms for the
+                # run's front only.
                 "step_ms": t.user_attrs.get(FIRST_STEP_TIME, t.user_attrs.get("step_time_ms", np.nan)),
                 "steps_trained": t.user_attrs.get("steps_trained", np.nan),
             }
@@ -413,7 +414,7 @@ def verdict(final: pd.DataFrame, curve: pd.DataFrame, *, short: str) -> list[str
     return lines
 
 
-# ---------------------------------------------------------------- command line
+# ---- command line ----
 
 
 def add_setting_arguments(parser: argparse.ArgumentParser, *, top_steps: int) -> None:

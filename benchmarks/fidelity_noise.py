@@ -33,7 +33,7 @@ def knobs(trials: pd.DataFrame, trial: int) -> dict:
 
     columns = trials.columns[len(LEADING): list(trials.columns).index(METRICS[0])]
     row = trials.loc[trials["trial"] == trial, columns].iloc[0].dropna()
-    # Keras takes Python numbers only, and a column with gaps reads as floats: 32.0 filters go back to the int 32.
+    # Keras takes Python numbers only; a column with gaps reads as floats: 32.0 filters become 32.
     values = {k: v.item() if hasattr(v, "item") else v for k, v in row.items()}
     return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
 

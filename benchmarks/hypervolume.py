@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 # The reference point is the worst front worth anything: chance accuracy on 10 classes, and the
-# slowest step the benchmark accepts (its --max-step-ms). Both objectives are scaled to [0, 1] by it.
+# slowest step the benchmark accepts (its --max-step-ms). It scales both objectives to [0, 1].
 CHANCE_ACCURACY = 0.1
 MAX_STEP_MS = 200.0
 

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=300)
     parser.add_argument("--trials-per-process", type=int, default=20)
-    # 20: the shortest budget a trial times on its own training stream (shorter ones time on fixed batches).
+    # 20: the shortest budget a trial times on its own training stream (shorter: fixed batches).
     parser.add_argument("--train-steps", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("/tmp/archopt-memory"))
     args = parser.parse_args(argv)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if 40 in peaks and last > 40:
         print(f"peak RSS over trials {last - EVERY + 1}-{last} vs 21-40: {peaks[last] / peaks[40] - 1:+.1%} "
               "(other candidates: a window's peak follows its largest candidates)")
-    # The same 20 candidates late in the run as early: what is left is growth, not the mix of candidates.
+    # The same 20 candidates late in the run as early: the rest is growth, not the candidates' mix.
     study = optuna.load_study(study_name="memory", storage=storage)
     for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)[EVERY : 2 * EVERY]:
         study.enqueue_trial(trial.params)

@@ -28,7 +28,7 @@ from optimizer.study.samplers import HISTORY_LIMIT, make_sampler
 from optimizer.study.storage import make_storage
 from optimizer.study.study import DIRECTIONS
 
-# The default space's knobs (search_spaces/default_cnn.py); filters_b exists only for b <= num_blocks.
+# The default space's knobs (search_spaces/default_cnn.py): filters_b exists for b <= num_blocks.
 KNOBS = {
     "first_stride": CategoricalDistribution([1, 2]), "first_kernel": CategoricalDistribution([3, 5, 7]),
     "num_blocks": IntDistribution(1, 5),

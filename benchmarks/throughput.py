@@ -152,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slice-min", type=float, default=10.0, help="minutes per slice (default: %(default)s)")
     parser.add_argument("--train-steps", type=int, default=100)
     parser.add_argument("--data-dir", default=None, help="the dataset's folder (default: where archopt finds it)")
-    # tpe: what a user runs, but each side's proposals follow its own measurements, so the two sides train different
-    # mixes of candidates (and trials per hour moves with the mix); random: both sides draw from the same distribution
-    # (the seeds move on with the study's size, as in any resumed search), the same work on average.
+    # tpe: what a user runs, but each side's proposals follow its own measurements, so the two sides
+    # train different mixes of candidates (and trials per hour moves with the mix); random: both
+    # sides draw from the same distribution (the seeds move on with the study's size, as in any
+    # resumed search), the same work on average.
     parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     parser.add_argument("--out", type=Path, default=None,
                         help="also write the report here (e.g. results/benchmarks/throughput.txt)")

@@ -78,7 +78,7 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `archopt` console script; returns the exit code."""
-    # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise to a user; errors still surface.
+    # TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise; errors still surface.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notices: Keras' business, not the user's.
     args = build_parser().parse_args(argv)
@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 def _only_supervises(args: argparse.Namespace) -> bool:
     from optimizer.search.supervisor import is_worker
 
-    # --trials-per-process defaults to workers (None) with the optuna engine; KerasTuner's runs in one process.
+    # --trials-per-process defaults to workers (None) with the optuna engine;
+    # KerasTuner's runs in one process.
     workers = args.command == "search" and args.engine == "optuna" and args.trials_per_process != 0
     return workers and not is_worker()
 

@@ -59,7 +59,7 @@ def _unraisable(hook):
 
 
 def _again_soon(signum: int) -> None:
-    # From another thread, a moment later: by then the main thread has left the code that could not take it.
+    # From another thread a moment later, when the main thread has left the code that can't take it.
     timer = threading.Timer(0.1, os.kill, args=(os.getpid(), signum))
     timer.daemon = True
     timer.start()

@@ -110,6 +110,6 @@ class DefaultCNN(kt.HyperModel):
 
     @staticmethod
     def _block_filters(hp: kt.HyperParameters, block: int) -> int | None:
-        # Conditional: filters_3 exists only for candidates with 3 or more blocks (empty in the CSV otherwise).
+        # Conditional: filters_3 exists only with 3 or more blocks (empty in the CSV otherwise).
         with hp.conditional_scope("num_blocks", list(range(block, MAX_BLOCKS + 1))):
             return hp.Choice(f"filters_{block}", [8, 16, 32, 64])

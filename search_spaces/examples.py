@@ -34,7 +34,7 @@ class TinyCNN(kt.HyperModel):
             x = layers.MaxPooling2D(2)(x) if x.shape[1] >= 2 else x
         x = layers.GlobalAveragePooling2D()(x)
         hidden = hp.Boolean("hidden")
-        # Entered always, as KerasTuner expects, so its tuners see the knob; inactive unless hidden is True.
+        # Always entered (KerasTuner's tuners must see the knob); inactive unless hidden is True.
         with hp.conditional_scope("hidden", [True]):
             units = hp.Choice("hidden_units", [32, 128])
         if hidden:

@@ -5,6 +5,7 @@ Test modules import from here, never from one another.
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import pickle
 import tarfile
@@ -15,6 +16,7 @@ import numpy as np
 from optimizer import cli
 from optimizer.commands.search import plan_from_args
 from optimizer.data import formats
+from optimizer.optuna_private import storage_of
 
 
 def make_arrays(image_shape: tuple[int, ...], *, n_train: int = 10, n_test: int = 4, seed: int = 0):
@@ -125,13 +127,28 @@ def one_line_error(capsys, argv: list[str]) -> str:
     return errors[0]
 
 
-# Knobs of a one-block network of the default space, where `downsample` changes nothing (nothing to shrink between).
+
+def age_heartbeat(study, trial_id: int, *, seconds: float) -> None:
+    """Date trial ``trial_id``'s last heartbeat ``seconds`` earlier, in the study's real storage: a worker silent
+    that long, without the test waiting it out (Optuna has no public way to write a heartbeat's time)."""
+    import sqlalchemy.orm
+    from optuna.storages._rdb import models
+
+    storage = storage_of(study)
+    backend = getattr(storage, "_backend", storage)  # the RDB storage under Optuna's cache
+    with sqlalchemy.orm.Session(backend.engine) as session, session.begin():
+        beat = session.query(models.TrialHeartbeatModel).filter_by(trial_id=trial_id).one()
+        beat.heartbeat -= datetime.timedelta(seconds=seconds)
+
+# Knobs of a one-block network of the default space, where `downsample` changes nothing (nothing to
+# shrink between).
 ONE_BLOCK = dict(
     first_stride=2, first_kernel=3, num_blocks=1, filters_1=16, kernel_size=3, factorization="none",
     batch_norm=False, convs_per_block=1, downsample="max", head="gap", dense_units=0, dropout=0.0,
 )
 
-# One knob that changes the network and one that changes nothing: a repeat by knobs, or by architecture only.
+# One knob that changes the network and one that changes nothing: a repeat by knobs, or by
+# architecture only.
 INERT_SPACE = """
 import keras
 

@@ -25,7 +25,8 @@ from optimizer.study.concurrent_retry import retry_concurrent
 from optimizer.study.storage import normalize_url
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-# A space whose trials take about 2 s: the build sleeps, so that a test can kill a worker in the middle of a trial.
+# A space whose trials take about 2 s: the build sleeps, so that a test can kill a worker in the
+# middle of a trial.
 TINY_SPACE = '''
 import time
 import keras
@@ -115,8 +116,8 @@ def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return []  # the worker has not created it yet
     try:
-        # The observer's first poll may create Optuna's tables at the moment the worker does: the loser of that race
-        # retries as a worker would (CI saw "table studies already exists" here).
+        # The observer's first poll may create Optuna's tables at the moment the worker does: the
+        # loser of that race retries as a worker would (CI saw "table studies already exists" here).
         return optuna.load_study(study_name=study, storage=retry_concurrent(lambda: _observer(url))).get_trials()
     except KeyError:  # not created yet
         return []
@@ -124,8 +125,9 @@ def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
 
 @functools.cache
 def _observer(url: str) -> optuna.storages.RDBStorage:
-    # One storage (one connection pool) for all polls: a new one per poll would exhaust the server's connections.
-    # pool_pre_ping: a later test's server may reuse the port, and a pooled connection to the stopped one is dead.
+    # One storage (one connection pool) for all polls: a new one per poll would exhaust the server's
+    # connections. pool_pre_ping: a later test's server may reuse the port, and a pooled connection
+    # to the stopped one is dead.
     return optuna.storages.RDBStorage(normalize_url(url), engine_kwargs={"pool_pre_ping": True})
 
 

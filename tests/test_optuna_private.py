@@ -9,6 +9,7 @@ from optuna.trial import TrialState
 
 from optimizer import optuna_private
 from optimizer.study import storage
+from tests.helpers import age_heartbeat
 
 
 @pytest.fixture
@@ -27,13 +28,13 @@ def test_storage_of_and_trial_id_reach_the_stored_trial(study):
     assert frozen.number == trial.number and optuna_private.trial_id(study.trials[0]) == optuna_private.trial_id(trial)
 
 
-def test_stale_trial_ids_names_a_silent_running_trial(study):
-    import time
-
+def test_stale_trial_ids_names_a_silent_running_trial(tmp_path):
+    # A grace period of a minute: the fresh heartbeat is not stale however slow the machine.
+    study = optuna.create_study(storage=storage.make_storage(f"sqlite:///{tmp_path / 's.db'}", grace_s=60))
     trial = ask(study)
     optuna_private.storage_of(study).record_heartbeat(optuna_private.trial_id(trial))
     assert optuna_private.stale_trial_ids(study) == set()
-    time.sleep(2.5)  # past the 1 s grace period
+    age_heartbeat(study, optuna_private.trial_id(trial), seconds=120)  # silent for twice the grace period
     assert optuna_private.stale_trial_ids(study) == {optuna_private.trial_id(trial)}
     assert study.trials[0].state == TrialState.RUNNING  # asking does not fail it
 

@@ -21,7 +21,7 @@ from optimizer.errors import ArchoptError, check_positive_int
 if TYPE_CHECKING:
     import keras
 
-# Forward pass 2 FLOPs per MAC, backward pass twice the forward: a training step is ~6 FLOPs per MAC.
+# Forward pass 2 FLOPs per MAC, backward twice the forward: a training step is ~6 FLOPs per MAC.
 EXAMPLE = """examples:
   archopt explain models/trial-47 --time
   archopt explain results/fashion_mnist-default --trial 47

@@ -50,7 +50,9 @@ def export_trial(
     model = rebuild_model(config, frozen.params, input_shape=dataset.input_shape, num_classes=dataset.num_classes)
     if weights is not None:
         schedule = _load_finalist(model, frozen, weights=weights)
-    else:  # the full training split (training + validation images): selection is over; the test set is held back
+    else:
+        # The full training split (training + validation images): selection is over; the test set is
+        # held back.
         schedule = retrain(
             model, dataset.x_train, dataset.y_train, batch_size=config.budget.batch_size, epochs=epochs,
             augmentation=augmentation, seed=config.seed,
@@ -100,7 +102,8 @@ def retrain(
     rng = np.random.default_rng(seed)
     for epoch in range(epochs):
         images = x if augmentation is None else augment(x, augmentation=augmentation, rng=rng)
-        # One epoch per fit so each sees new copies; the cosine follows the optimizer's step count across the calls.
+        # One epoch per fit so each sees new copies; the cosine follows the optimizer's step count
+        # across the calls.
         model.fit(images, y, batch_size=batch_size, initial_epoch=epoch, epochs=epoch + 1, verbose=verbose,
                   callbacks=list(callbacks))
     recompute_batch_norm(model, x, batch_size=batch_size)
@@ -138,7 +141,7 @@ def _record(config, frozen, *, epochs: int, test_accuracy: float) -> dict:
         "trial": frozen.number, "study": config.study, "dataset": config.dataset, "space": config.space,
         "knobs": frozen.params, "epochs": epochs, "test_accuracy": test_accuracy,
         "validation_accuracy": frozen.values[0], "step_time_ms": frozen.values[1],
-        # How long the search trained it before scoring it (with successive halving: the top rung's steps).
+        # How long the search trained it before scoring (successive halving: the top rung's steps).
         "search_steps_trained": frozen.user_attrs.get("steps_trained", config.budget.train_steps),
         "search_epochs": config.budget.epochs,
         **{k: v for k, v in frozen.user_attrs.items() if k in keep and k not in ("accuracy", "step_time_ms")},

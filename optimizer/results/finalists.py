@@ -170,7 +170,7 @@ def _train_one(study, trial: FrozenTrial, *, config: RunConfig, run_dir: Path, e
     from optimizer.trial.evaluation import validation_accuracy
 
     dataset, _ = load_split(config)
-    # The run's validation images held out, every other training image kept (not only --train-size of them).
+    # The run's validation images held out, all other training images kept (not just --train-size).
     split = split_validation(dataset, val_size=config.val_size, train_size=None, seed=config.seed)
     print(f"finalist trial {trial.number}: {epochs} epoch(s) on {len(split.x_train):,} training images, "
           f"validation {trial.values[0]:.4f} in the search ...", flush=True)

@@ -28,7 +28,7 @@ from optimizer.results.throttle import written_within
 from optimizer.study.storage import redact
 
 FILE = "report.html"
-# Rewritten at most every 5 minutes during a search (the CSVs: every 10 s), always when the search ends.
+# Rewritten at most every 5 minutes in a search (the CSVs: every 10 s), always when the search ends.
 REPORT_MIN_INTERVAL_S = 300
 FINGERPRINT_PREFIX = "fingerprint:"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +9,7 @@ import pandas as pd
 from optimizer.errors import ArchoptError
 from optimizer.results.baselines import FILE, dominance_lines
 from optimizer.results.front import floor_words, num_classes, pareto_frame, useful_front
-from optimizer.study.run_config import FILE as RUN_FILE
+from optimizer.study import run_config
 
 COLUMNS = ["trial", "accuracy", "step_time_ms", "params", "macs"]
 DRIFT_NOTE = ("Step times drift between runs while their ratios hold: compare within this run, and against a baseline "
@@ -41,8 +40,7 @@ def print_summary(frame: pd.DataFrame, *, run_dir: Path) -> None:
 
 def _dataset(run_dir: Path) -> str | None:
     """The run's dataset, from its run.json (None where there is none: the floor then assumes ten classes)."""
-    path = Path(run_dir) / RUN_FILE
-    return json.loads(path.read_text()).get("dataset") if path.is_file() else None
+    return run_config.recorded(run_dir).dataset if (Path(run_dir) / run_config.FILE).is_file() else None
 
 
 def _print_baselines(front: pd.DataFrame, *, run_dir: Path) -> None:

@@ -31,10 +31,12 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     plan = prepare_run_dir(plan)
     if plan.trials_per_process and argv is not None and not supervisor.is_worker():
         return supervisor.supervise(argv, timeout=plan.timeout)
-    # The reserve from the whole --timeout (a worker's plan.timeout is still the flag's), before it becomes what's left.
+    # The reserve from the whole --timeout (a worker's plan.timeout is still the flag's), before it
+    # becomes what's left.
     reserve = finalists.reserve_s(plan.timeout, k=plan.finalists)
     plan = dataclasses.replace(plan, timeout=supervisor.remaining_timeout(plan.timeout), reserve_s=reserve)
-    # Keras and TensorFlow, imported here and not above: the supervisor runs this module too and must not load them.
+    # Keras and TensorFlow, imported here and not above: the supervisor runs this module too and
+    # must not load them.
     from optimizer.measure.device import configure_threads
     from optimizer.study import assemble
 
@@ -42,8 +44,8 @@ def execute(plan: Plan, *, progress: bool = True, argv: list[str] | None = None)
     shared = shares_study(plan.config, run_dir=plan.run_dir)  # other workers' samplers propose other candidates
     study = assemble.study_for(plan.config, sampler=plan.sampler, shared=shared)
     configure_threads()  # before loading any model runs a TensorFlow op
-    # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials draw the same
-    # weights.
+    # A bad --baseline fails now, not after the search; before the objective seeds Keras, so trials
+    # draw the same weights.
     baselines.check_specs(plan.baselines)
     objective = assemble.objective_for(plan.config)
     assemble.connect(study, objective)
@@ -69,8 +71,9 @@ def _optimize(study, objective, *, plan: Plan, progress: bool) -> int:
     deadline = None if plan.timeout is None else time.monotonic() + plan.timeout  # the finalists' too
     plan = dataclasses.replace(plan, timeout=None if plan.timeout is None else max(0.0, plan.timeout - plan.reserve_s))
     bar = ProgressBar(study, target=plan.n_trials, timeout=plan.timeout, enabled=progress)
-    # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next trial starts.
-    # The gate last: a worker whose next trial would take the fleet past --trials waits for the running ones.
+    # fail_stale first: a dead worker's trial is failed (with its reason) and queued before the next
+    # trial starts. The gate last: a worker whose next trial would take the fleet past --trials
+    # waits for the running ones.
     gate = TrialGate(target=plan.n_trials, timeout=plan.timeout)
     callbacks = [
         lambda s, t: fail_stale(s), lambda s, t: report.write_outputs(s, plan.run_dir, throttle=True),

@@ -28,7 +28,8 @@ def prepare_run_dir(plan: Plan) -> Plan:
     path = plan.run_dir / run_config.FILE
     if path.exists():
         plan = _resumed(plan)
-    # The study's own record: a fleet worker with other settings (and its own --out) is refused before it writes.
+    # The study's own record: a fleet worker with other settings (and its own --out) is refused
+    # before it writes.
     from optimizer.study.fleet import join_study
 
     join_study(plan.config)

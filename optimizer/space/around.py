@@ -198,7 +198,7 @@ def _roles(model: keras.Model, *, widths: str) -> Roles:
             nxt = after.get(nxt[0].name, [])
         pool = nxt[0].name if len(nxt) == 1 and type(nxt[0]) in POOLS else None
     weighted = [layer for layer in model.layers if type(layer) in SCALED]
-    # The last one gives the classes (or feeds their softmax): its width is the dataset's, not a knob.
+    # The last gives the classes (or feeds their softmax): its width is the dataset's, not a knob.
     knobs = _width_knobs(model, weighted[:-1], widths=widths)
     return Roles(stem=stem.name if stem is not None else None, stem_pool=pool, widths=knobs)
 

@@ -22,9 +22,10 @@ def reset_keras() -> None:
     Called before each build (and by an --around space before it loads the model): hundreds of trials in one process
     would otherwise accumulate Keras' global state and memory.
     """
-    # free_memory=False: Keras' own collection would come on top of ours. A full collection walks every object
-    # TensorFlow and Keras created at import (0.4-0.6 s a trial on the 2-core CPU); those live as long as the
-    # process, so the first reset moves them out of the collector's sight (gc.freeze) and later ones take ~0.01 s.
+    # free_memory=False: Keras' own collection would come on top of ours. A full collection walks
+    # every object TensorFlow and Keras created at import (0.4-0.6 s a trial on the 2-core CPU);
+    # those live as long as the process, so the first reset moves them out of the collector's sight
+    # (gc.freeze) and later ones take ~0.01 s.
     keras.backend.clear_session(free_memory=False)
     gc.collect()
     if not gc.get_freeze_count():

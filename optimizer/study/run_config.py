@@ -12,8 +12,9 @@ from optimizer.study.storage import masked, unmasked
 from optimizer.trial.budget import Budget
 
 FILE = "run.json"
-# run.json's word for the folder's own SQLite file, the default storage: relative, so that a folder moved or copied
-# (to a laptop, to try a resume on a copy) reads its own study, not the one at the path it was started at.
+# run.json's word for the folder's own SQLite file, the default storage: relative, so that a folder
+# moved or copied (to a laptop, to try a resume on a copy) reads its own study, not the one at the
+# path it was started at.
 OWN_STORAGE = "study.db"
 # A resumed run may change how long it runs, never what a trial measures.
 MUST_MATCH = ("dataset", "space", "engine", "val_size", "train_size", "seed", "budget")
@@ -52,7 +53,8 @@ def own_storage(run_dir: Path) -> str:
 
 def save(config: RunConfig, run_dir: Path) -> None:
     data = config.to_dict()
-    # A password never goes into the folder (people copy and share it): commands take it from --storage or $ARCHOPT_DB.
+    # A password never goes into the folder (people copy and share it): commands take it from
+    # --storage or $ARCHOPT_DB.
     data["storage"] = OWN_STORAGE if config.storage == own_storage(run_dir) else masked(config.storage)
     (run_dir / FILE).write_text(json.dumps(data, indent=2) + "\n")
 
@@ -60,15 +62,21 @@ def save(config: RunConfig, run_dir: Path) -> None:
 def load(run_dir: Path, *, storage: str | None = None) -> RunConfig:
     """The settings in ``run_dir``'s run.json; a recorded storage's masked password is ``storage``'s (the command's
     --storage) or else the environment's ARCHOPT_DB."""
+    config = recorded(run_dir)
+    url = unmasked(storage_url(config.storage, run_dir=Path(run_dir)), given=storage)
+    return dataclasses.replace(config, storage=url)
+
+
+def recorded(run_dir: Path) -> RunConfig:
+    """The settings in ``run_dir``'s run.json as written, its storage URL too (relative, or its password masked):
+    for what needs no study, such as the dataset."""
     path = Path(run_dir) / FILE
     if not path.is_file():
         raise ArchoptError(f"`{run_dir}` is not an archopt run folder: {FILE} is missing.")
     try:
-        config = RunConfig.from_dict(json.loads(path.read_text()))
+        return RunConfig.from_dict(json.loads(path.read_text()))
     except (ValueError, TypeError) as error:
         raise ArchoptError(f"`{path}` is unreadable: {error}.") from error
-    url = unmasked(storage_url(config.storage, run_dir=Path(run_dir)), given=storage)
-    return dataclasses.replace(config, storage=url)
 
 
 def storage_url(recorded: str, *, run_dir: Path) -> str:

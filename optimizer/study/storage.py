@@ -63,7 +63,7 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
     )
     try:
         with _no_experimental_warning(), driver:
-            # Retried: workers started together on a fresh database all create the tables at once (see fleet).
+            # Retried: workers started at once on a new database all create the tables (see fleet).
             storage = retry_concurrent(lambda: RDBStorage(
                 normalize_url(url), heartbeat_interval=heartbeat_s, grace_period=grace_s,
                 heartbeat_stale_trial_callback=RetryStale(max_retry=MAX_RETRY),

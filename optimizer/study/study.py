@@ -15,10 +15,12 @@ from optimizer.trial.repeats import is_repeat
 DIRECTIONS = ("maximize", "minimize")
 METRIC_NAMES = ("accuracy", "step_time_ms")
 GIVE_UP_AFTER_FAILURES = 25
-# Repeats in a row after which a search ends: its sampler finds nothing new (a small space seen whole). Even at the
-# 42% of trials a 20-minute default search repeated (README), 200 in a row has a chance of 0.42**200.
+# Repeats in a row after which a search ends: its sampler finds nothing new (a small space seen
+# whole). Even at the 42% of trials a 20-minute default search repeated (README), 200 in a row has a
+# chance of 0.42**200.
 EXHAUSTED_AFTER_REPEATS = 200
-# Candidates fully judged: trained to the top rung (COMPLETE) or stopped at a lower one by successive halving (PRUNED).
+# Candidates fully judged: trained to the top rung (COMPLETE) or stopped at a lower one by
+# successive halving (PRUNED).
 JUDGED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 

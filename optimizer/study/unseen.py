@@ -54,7 +54,7 @@ class UnseenSampler(optuna.samplers.BaseSampler):
         return self._sampler
 
     def infer_relative_search_space(self, study, trial):
-        # Drafts build the space and reset Keras: the objective asks for the proposal before its own build.
+        # Drafts build the space and reset Keras: the objective gets the proposal before its build.
         if self.drafter is None or trial.system_attrs.get("fixed_params"):
             return self._sampler.infer_relative_search_space(study, trial)
         draft, how = self._choose(study, trial)

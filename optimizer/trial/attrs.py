@@ -6,7 +6,8 @@ import optuna
 
 from optimizer.optuna_private import rdb_backend, upsert_user_attrs
 
-# A trial's own step time, kept here once a re-timing of the front has replaced its ``step_time_ms``.
+# A trial's own step time, kept here once a re-timing of the front has replaced its
+# ``step_time_ms``.
 FIRST_STEP_TIME = "step_time_first_ms"
 
 

@@ -18,9 +18,9 @@ class Budget:
     epochs: int | None = None
     timing_s: float = TIMING_S
     max_step_ms: float = MAX_STEP_MS
-    # The first rung of successive halving (see optimizer.trial.rungs); None: ``train_steps``, single fidelity. Stored
-    # resolved, so run.json and a fleet's study say what was measured, and a later change of the command line's default
-    # cannot reinterpret an old run's None.
+    # The first rung of successive halving (see optimizer.trial.rungs); None: ``train_steps``,
+    # single fidelity. Stored resolved, so run.json and a fleet's study say what was measured, and a
+    # later change of the command line's default cannot reinterpret an old run's None.
     min_steps: int | None = None
     eta: int = ETA  # each rung keeps the top 1/eta of the trials that reached it
 

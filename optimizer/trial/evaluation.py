@@ -14,7 +14,7 @@ import numpy as np
 from optimizer.errors import CandidateFailed, squeezed
 from optimizer.trial.predict import predict_scores
 
-# Images whose batch statistics replace the moving averages: enough for stable means, about a second on a CPU.
+# Images whose batch statistics replace the moving averages: enough for stable means, ~1 s on a CPU.
 PRECISE_BN_IMAGES = 512
 PROBE_IMAGES = 8
 _PROBABILITY_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy")

@@ -18,8 +18,8 @@ from optuna.trial import TrialState
 from optimizer.trial.attrs import FIRST_STEP_TIME
 from optimizer.trial.rungs import Point, continues
 
-# Trials whose rung results count: FAIL ones are left out, since a failed trial's parameters are retried and would
-# otherwise count twice (and a trial killed mid-rung has no score for that rung anyway).
+# Trials whose rung results count: FAIL ones are left out, since a failed trial's parameters are
+# retried and would otherwise count twice (and a trial killed mid-rung has no score there anyway).
 JUDGED_STATES = (TrialState.RUNNING, TrialState.PRUNED, TrialState.COMPLETE)
 
 

@@ -65,11 +65,11 @@ class Objective:
         clock = TrialClock(previous_end=self.last_end)
         try:
             with _phase(phases, "sample"):
-                # Optuna's sampler proposes lazily, at the first suggest: done here, its cost is not the build's.
+                # Optuna proposes at the first suggest: done here, its cost is not the build's.
                 getattr(trial, "relative_params", None)
             with _phase(phases, "build"):
-                # Built without memory for its weights: a candidate too large for this machine fails here, not the
-                # process.
+                # Built without memory for its weights: a candidate too large for this machine fails
+                # here, not the process.
                 model = build_candidate(deferred_build(self.build), OptunaHyperParameters(trial))
                 attrs.update(model_costs(model))
                 self.skip_repeat(trial, model, attrs)
@@ -82,7 +82,7 @@ class Objective:
             with _phase(phases, "timing"):
                 stream, step = self.time_training(model)
             attrs.update({f"step_time_{k}": v for k, v in step.to_dict().items()})
-            # On the training stream the warm-up calls after the trace are budget steps too, not fixed cost.
+            # On the training stream, warm-ups after the trace are budget steps, not fixed cost.
             clock.timed_s = step.timed_s + (step.warmup_s - step.trace_s if step.budget_steps else 0.0)
             clock.count_steps(model)
             if step.median_ms > self.budget.max_step_ms:
@@ -155,9 +155,10 @@ class Objective:
         iterator = iter(training_stream(self.split, budget=self.budget))
         try:
             build_training_state(model, y=self.split.y_train[: self.budget.batch_size])
-            # These steps are training steps, so timing all of the first rung costs nothing; a second of a slow
-            # candidate is a dozen steps, whose median a few slow seconds of a shared CPU shift by a third.
-            # One train call is left to training, whose last loss judges divergence.
+            # These steps are training steps, so timing all of the first rung costs nothing; a
+            # second of a slow candidate is a dozen steps, whose median a few slow seconds of a
+            # shared CPU shift by a third. One train call is left to training, whose last loss
+            # judges divergence.
             return iterator, time_train_steps(
                 model, iterator, batch_size=self.budget.batch_size, min_time_s=math.inf, rel_error=None,
                 max_steps=first - model.steps_per_execution, stop_above_ms=self.budget.max_step_ms,
@@ -234,8 +235,9 @@ def deferred_build(build: BuildFn) -> BuildFn:
         except (ValueError, ArchoptError) as error:  # ArchoptError: a MODEL function's error, as models.py words it
             if "stateless scope" not in str(error):
                 raise
-        # The space compiles inside build(): the optimizer's and metrics' variables need memory at once, so such a
-        # space is built normally. Its memory is still estimated before any step runs, just not before allocation.
+        # The space compiles inside build(): the optimizer's and metrics' variables need memory at
+        # once, so such a space is built normally. Its memory is still estimated before any step
+        # runs, just not before allocation.
         return build(hp)
 
     return build_deferred

@@ -12,7 +12,7 @@ import optuna
 
 from optimizer.trial.objective import Objective
 
-# (column, the trial's record it reads); ``warmup`` is the timing's warm-up calls after the tracing one
+# (column, the trial's record it reads); ``warmup``: the timing's warm-up calls after the trace
 PARTS = {"sample": "sample_s", "build": "build_s", "trace": "step_time_trace_s", "warmup": "step_time_warmup_s",
          "timed": "step_time_timed_s", "train": "train_s", "eval": "eval_s", "fixed": "fixed_s"}
 

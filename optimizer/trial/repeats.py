@@ -17,7 +17,8 @@ from optuna.trial import FrozenTrial, TrialState
 REPEAT_OF = "repeat_of"
 ARCHITECTURE = "architecture"
 
-# Keras layers whose config holds Python code or closures rather than a description: never matched on their config.
+# Keras layers whose config holds Python code or closures rather than a description: never matched
+# on their config.
 _OPAQUE = ("Lambda", "TFSMLayer")
 
 

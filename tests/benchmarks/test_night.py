@@ -20,7 +20,7 @@ from benchmarks.night import (
 
 
 def trials_frame() -> pd.DataFrame:
-    # Trial 2 builds trial 0's network (seen by its key), trial 4 was answered as a repeat, trial 5 has no key.
+    # Trial 2 builds trial 0's network (seen by its key), 4 was answered as a repeat, 5 has no key.
     return pd.DataFrame({
         "trial": [0, 1, 2, 3, 4, 5, 6],
         "state": ["COMPLETE", "COMPLETE", "COMPLETE", "FAIL", "PRUNED", "COMPLETE", "COMPLETE"],
@@ -143,7 +143,7 @@ def test_every_part_runs_on_a_tiny_real_search_and_a_rerun_does_nothing_again(tm
     assert main(argv) == 0
     exports = pd.read_csv(tmp_path / "exports.csv")
     finalist = pd.read_csv(tmp_path / "finalists.csv")["network"].item()
-    # The run's seed through `archopt export`, the other seed trained here; every reference with both seeds.
+    # The run's seed via `archopt export`, the other trained here; every reference with both seeds.
     assert exports.set_index("key")["how"].to_dict() == {
         f"{finalist}:0": "archopt export", f"{finalist}:1": "in process",
         **{f"{name}:{s}": "in process" for name in ("tutorial_cnn", "small_bn") for s in (0, 1)}}

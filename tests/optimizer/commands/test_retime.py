@@ -33,7 +33,8 @@ def test_retime_rewrites_the_csvs_and_recomputes_the_front_with_optuna(run_copy,
     retimed = {int(k): v["step_time_ms"] for k, v in study.user_attrs["retimed"].items()}
     after = pd.read_csv(run_copy / "trials.csv").set_index("trial")
     done = after[after["state"] == "COMPLETE"]
-    # The first measurement stays in its column; the re-timed one replaces step_time_ms, in the CSV and in the study.
+    # The first measurement stays in its column; the re-timed one replaces step_time_ms, in the CSV
+    # and in the study.
     assert done["step_time_first_ms"].to_dict() == {t.number: first_step_time(t) for t in study.trials if t.values}
     assert done["step_time_ms"].to_dict() == {t.number: t.values[1] for t in study.trials if t.values}
     assert {n: done.loc[n, "step_time_ms"] for n in retimed} == pytest.approx(retimed)

@@ -66,7 +66,7 @@ def test_non_square_kernels_3x1_then_1x3() -> None:
 
 
 def test_dilation_shrinks_the_output_but_not_the_kernel() -> None:
-    # A 3x3 kernel at dilation 2 spans 5x5: 12 - 5 + 1 = 8, yet each output still takes 3 * 3 * 2 MACs.
+    # A 3x3 kernel at dilation 2 spans 5x5: 12 - 5 + 1 = 8, yet each output takes 3 * 3 * 2 MACs.
     cost = model_costs((12, 12, 2), layers.Conv2D(4, 3, dilation_rate=2, name="conv"))["conv"]
 
     assert cost.output_shape == (8, 8, 4)

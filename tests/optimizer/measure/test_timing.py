@@ -65,9 +65,10 @@ def test_timing_trains_the_model(timed):
 def test_more_macs_take_longer():
     keras.utils.set_random_seed(1234)
     x, y = _batches()
-    # MACs per image: 22*22*9*8 = 35k against 24*24*9*(64 + 64*64) = 21.6M, about 600x. A shared box's load can
-    # triple one measurement and not the next (150x the MACs once measured 2.8-15x slower), so the two models are
-    # timed back to back in interleaved rounds, the order swapped each round, and the verdict is the median round's.
+    # MACs per image: 22*22*9*8 = 35k against 24*24*9*(64 + 64*64) = 21.6M, about 600x. A shared
+    # box's load can triple one measurement and not the next (150x the MACs once measured 2.8-15x
+    # slower), so the two models are timed back to back in interleaved rounds, the order swapped
+    # each round, and the verdict is the median round's.
     models = {"small": _cnn((8, "valid")), "large": _cnn((64, "same"), (64, "same"))}
     ratios = []
     for round_ in range(ROUNDS):

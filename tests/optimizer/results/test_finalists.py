@@ -22,7 +22,7 @@ from optimizer.results.finalists import Claims, Member, claim_is_live, members_o
 from optimizer.study.study import DIRECTIONS
 from tests.helpers import one_line_error, search_argv
 
-# A small space of distinct networks spread in speed, with batch norm for the finalists' precise BN to refit.
+# Distinct networks spread in speed, with batch norm for the finalists' precise BN to refit.
 SPACE = """
 import keras
 

@@ -105,7 +105,8 @@ def test_rungs_are_shown_in_the_hover_when_trials_csv_has_them(tmp_path) -> None
     (front,) = [t for t in figure_data(page, "front-0") if t["name"].startswith("Pareto")]
     assert all("rung 2" in text and "steps trained 120" in text for text in front["text"])
     table = pd.read_html(page_table(page, "front-table"))[0]
-    # Every front member ran to the top rung: the hover says so, and the table leaves the columns out to stay narrow.
+    # Every front member ran to the top rung: the hover says so, and the table leaves the columns
+    # out to stay narrow.
     assert not {"rung", "steps_trained"} & set(table.columns) and "export" in table.columns
 
 
@@ -129,7 +130,8 @@ def test_the_hypervolume_history_is_optunas_and_never_falls(tmp_path) -> None:
     done = sorted((t for t in study.trials if t.state == TrialState.COMPLETE), key=lambda t: t.datetime_complete)
     assert trace["customdata"] == [t.number for t in done]
     assert all(b >= a for a, b in zip(trace["y"], trace["y"][1:])) and trace["y"][-1] > trace["y"][0]
-    # The last value is the whole front's volume over accuracy and log10(ms), from accuracy 0 past the slowest trial.
+    # The last value is the whole front's volume over accuracy and log10(ms), from accuracy 0 past
+    # the slowest trial.
     import numpy as np
     from optuna._hypervolume import compute_hypervolume
 

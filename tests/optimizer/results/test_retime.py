@@ -64,7 +64,7 @@ def test_interleaved_medians_are_each_timers_median_over_its_rounds() -> None:
 
 
 def test_a_trial_promoted_by_a_demotion_is_retimed_too() -> None:
-    # Trial 0 is fast only by luck; once it is re-timed, trial 2 (never on the first front) joins it.
+    # Trial 0 is fast only by luck; once re-timed, trial 2 (never on the first front) joins it.
     study = study_of([(0.80, 10.0), (0.90, 50.0), (0.80, 30.0), (0.70, 90.0)])
     true_ms = {0: 40.0, 1: 50.0, 2: 30.0, 3: 90.0, "base": 20.0}
     timed = []
@@ -83,7 +83,7 @@ def test_a_trial_promoted_by_a_demotion_is_retimed_too() -> None:
 
 
 def test_retime_rewrites_the_csvs_and_keeps_the_first_timing(tiny_objective: Objective, tmp_path) -> None:
-    # First timings that a real re-timing will not reproduce: every trial looks impossibly fast or slow.
+    # First timings a real re-timing will not reproduce: every trial looks impossibly fast or slow.
     values = [(0.5, 1e-6), (0.6, 1e6), (0.7, 2e6), (0.4, 3e6)]
     study = study_of(values, params=[{"filters": f} for f in (2, 4, 8, 16)])
     times = retime_study(study, tiny_objective, rounds=2, controls=0)  # impossible own timings: no sitting to measure
@@ -103,8 +103,9 @@ def test_retime_rewrites_the_csvs_and_keeps_the_first_timing(tiny_objective: Obj
 
 
 def test_a_slow_sitting_is_scaled_back_to_the_runs_own_timings() -> None:
-    # Own timings, taken over the run; trial 0's was lucky (10 ms; it trains at 50). The re-timing's minute runs 1.5x
-    # slow for every model alike: the controls (trials off the first front) measure that, and it is divided out.
+    # Own timings, taken over the run; trial 0's was lucky (10 ms; it trains at 50). The re-timing's
+    # minute runs 1.5x slow for every model alike: the controls (trials off the first front) measure
+    # that, and it is divided out.
     own = [(0.80, 10.0), (0.90, 50.0), (0.85, 45.0), (0.70, 20.0), (0.60, 30.0), (0.50, 60.0), (0.40, 70.0)]
     true_ms = {0: 50.0, 1: 50.0, 2: 45.0, 3: 20.0, 4: 30.0, 5: 60.0, 6: 70.0, "base": 25.0}
     study = study_of(own)

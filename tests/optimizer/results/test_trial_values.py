@@ -63,7 +63,7 @@ def test_overwritten_values_are_what_every_reader_of_the_study_sees(tmp_path) ->
 
 
 def test_best_trials_equal_the_pareto_csv_after_a_retime(tiny_objective, tmp_path) -> None:
-    # First timings that a real re-timing will not reproduce: every trial looks impossibly fast or slow.
+    # First timings a real re-timing will not reproduce: every trial looks impossibly fast or slow.
     values = [(0.5, 1e-6), (0.6, 1e6), (0.7, 2e6), (0.4, 3e6), (0.3, 4e6)]
     url, study = file_study(tmp_path, values)
     study.add_trial(create_trial(state=TrialState.FAIL))
@@ -88,11 +88,12 @@ def test_a_new_retiming_starts_again_from_the_first_timings(tiny_objective, tmp_
     url, study = file_study(tmp_path, [(0.5, 1e-6), (0.6, 1e6)])
     retime_study(study, tiny_objective, rounds=1, controls=0)  # impossible own timings: no sitting to measure
     assert set(retimed_values(study)) == {0, 1}
-    # Trial 1 is no longer re-timed once a new trial dominates it: its stored value goes back to its first timing.
+    # Dominated by a new trial, trial 1 is not re-timed: its value goes back to its first timing.
     study.add_trial(create_trial(values=[0.9, 1e-7], params={"filters": 2}, distributions=FILTERS))
     retime_study(study, tiny_objective, rounds=1, controls=0)
     fresh = optuna.load_study(study_name="s", storage=url)
-    # Trial 2 (re-timed) dominates trial 1; trial 0's first timing beats it, so 0 is promoted and re-timed again.
+    # Trial 2 (re-timed) dominates trial 1; trial 0's first timing beats it, so 0 is promoted and
+    # re-timed again.
     assert set(retimed_values(study)) == {0, 2}
     one = fresh.trials[1]
     assert one.values[1] == 1e6 == first_step_time(one) == one.user_attrs["step_time_ms"]

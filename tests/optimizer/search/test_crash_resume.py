@@ -26,8 +26,8 @@ def test_sigkill_then_resume_keeps_trials_and_retries_the_killed_one(tmp_path, f
     assert second.wait(timeout=300) == 0, (tmp_path / "second.log").read_text()[-3000:]
 
     after = {t.number: t for t in trials(url, name)}
-    # Every completed trial kept with its accuracy and its own timing (re-timing the front at the end may replace
-    # the stored step time; the trial's first timing stays in step_time_first_ms).
+    # Every completed trial kept with its accuracy and its own timing (re-timing the front at the
+    # end may replace the stored step time; the trial's first timing stays in step_time_first_ms).
     assert {n: [after[n].values[0], first_step_time(after[n])] for n in before} == before
     assert after[killed].state == TrialState.FAIL
     assert "died mid-trial" in after[killed].user_attrs["fail_reason"]

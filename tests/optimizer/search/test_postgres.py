@@ -34,7 +34,8 @@ def test_killed_worker_is_replaced_by_heartbeat_and_survivor_finishes(postgres_u
     doomed = worker([*common, "--out", str(tmp_path / "a")], log=tmp_path / "a.log")
     survivor = worker([*common, "--out", str(tmp_path / "b")], log=tmp_path / "b.log")
     killed = kill_mid_trial(doomed, postgres_url, "fleet")
-    # Not reaped until the end: a zombie's pid still exists, so only the heartbeat can tell the survivor it died.
+    # Not reaped until the end: a zombie's pid still exists, so only the heartbeat can tell the
+    # survivor it died.
     assert survivor.wait(timeout=400) == 0, (tmp_path / "b.log").read_text()[-3000:]
     doomed.wait()
 
@@ -45,8 +46,9 @@ def test_killed_worker_is_replaced_by_heartbeat_and_survivor_finishes(postgres_u
     listed = pd.read_csv(tmp_path / "b" / "trials.csv")
     assert sorted(listed["trial"]) == sorted(final)  # every trial once: nothing counted twice, nothing lost
     assert (listed["state"] == "COMPLETE").sum() == TARGET
-    # The reason is in the CSV whichever worker noticed first: archopt's own check (which records it on the trial)
-    # or Optuna's, which fails the trial before the next one starts and leaves the reason to the retry's `retry_of`.
+    # The reason is in the CSV whichever worker noticed first: archopt's own check (which records it
+    # on the trial) or Optuna's, which fails the trial before the next one starts and leaves the
+    # reason to the retry's `retry_of`.
     assert final[killed].state == TrialState.FAIL
     assert "heartbeat" in listed.set_index("trial").loc[killed, "fail_reason"]
     assert [t for t in final.values() if t.user_attrs.get("retry_of") == killed][0].params == final[killed].params

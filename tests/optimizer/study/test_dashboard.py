@@ -67,8 +67,8 @@ def check_the_dashboard_shows_the_run(base: str, run_dir: Path) -> None:
     assert detail["directions"] == list(DIRECTIONS) and detail["objective_names"] == list(METRIC_NAMES)
     trials = pd.read_csv(run_dir / "trials.csv")
     assert sorted(t["number"] for t in detail["trials"]) == sorted(trials["trial"])
-    # The dashboard's best trials are trials.csv's front (pareto.csv keeps those over the accuracy floor), with the
-    # step times the CSV shows (re-timed ones included).
+    # The dashboard's best trials are trials.csv's front (pareto.csv keeps those over the accuracy
+    # floor), with the step times the CSV shows (re-timed ones included).
     pareto = trials[trials["is_pareto"]].set_index("trial")
     best = {t["number"]: t["values"] for t in detail["best_trials"]}
     assert sorted(best) == sorted(pareto.index)

@@ -26,7 +26,7 @@ from optimizer.study.storage import make_storage, normalize_url
 from tests.pg import TINY_BUDGET, TINY_SPACE, postgres_server, trials, worker
 
 N_WORKERS = 8
-# Waits for the shared start time, joins the study, prints "ok" or the refusal; no TensorFlow, so it starts fast.
+# Waits for the shared start time, joins the study, prints "ok" or the refusal; no TensorFlow: fast.
 JOINER = """
 import sys, time
 from optimizer.study import fleet
@@ -256,7 +256,7 @@ def test_eight_searches_started_together_on_a_fresh_database_all_run(backend, po
 
     final = trials(url, "fleet")
     complete = [t for t in final if t.state == TrialState.COMPLETE]
-    # Exactly the target, but for two workers that found the last free place at the same instant (TrialGate).
+    # Exactly the target, but for two workers that found the last free place at once (TrialGate).
     assert target <= len(complete) <= target + 1, len(complete)
     print("complete trials:", len(complete), "of", len(final))
     assert not [t for t in final if t.state == TrialState.RUNNING]
@@ -264,7 +264,7 @@ def test_eight_searches_started_together_on_a_fresh_database_all_run(backend, po
     listed = pd.read_csv(tmp_path / "w0" / "trials.csv")
     assert sorted(listed["trial"]) == sorted(t.number for t in final)  # every trial once: none counted twice
     assert {t.user_attrs["pid"] for t in complete} <= {p.pid for p in procs}
-    # Seeded per worker (SQLite too, shared by eight run folders): not the same candidate eight times.
+    # Seeded per worker (SQLite too, shared by eight run folders): not one candidate eight times.
     assert len({t.params["units"] for t in complete}) > len(complete) // 2
 
     before = snapshot(url, "fleet")

@@ -67,6 +67,7 @@ def test_run_json_masks_the_password_and_load_takes_it_from_storage_or_the_envir
     monkeypatch.delenv("ARCHOPT_DB", raising=False)
     with pytest.raises(ArchoptError, match=r"without its password; give the URL with --storage or in .*ARCHOPT_DB"):
         run_config.load(tmp_path)
+    assert run_config.recorded(tmp_path).storage == json.loads(text)["storage"]  # as written: no password needed
     assert run_config.load(tmp_path, storage=SECRET_URL).storage == SECRET_URL
     monkeypatch.setenv("ARCHOPT_DB", SECRET_URL)
     assert run_config.load(tmp_path).storage == SECRET_URL

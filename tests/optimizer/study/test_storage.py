@@ -4,7 +4,6 @@ import importlib
 import os
 import socket
 import subprocess
-import time
 
 import optuna
 import pytest
@@ -12,6 +11,7 @@ from optuna.trial import TrialState
 
 from optimizer.errors import ArchoptError
 from optimizer.study import storage
+from tests.helpers import age_heartbeat
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_trials_of_live_processes_and_other_hosts_are_left_running(study):
 def test_trial_without_heartbeat_beyond_the_grace_period_is_failed(study):
     trial = running_trial(study, host="another-machine", pid=os.getpid())
     study._storage.record_heartbeat(trial._trial_id)
-    time.sleep(2.5)  # grace_s=1
+    age_heartbeat(study, trial._trial_id, seconds=5)  # grace_s=1
     assert storage.fail_stale(study) == [trial.number]
     assert "no heartbeat" in study.trials[0].user_attrs["fail_reason"]
 
@@ -87,7 +87,7 @@ def test_postgres_urls_are_read_as_optuna_reads_them():
     for url in ("postgresql://u@h/db", "postgresql+psycopg://u@h/db", "postgresql+psycopg2://u@h/db", "sqlite:///x.db"):
         assert storage.normalize_url(url) == url
     assert storage.normalize_url("postgres://u@h/db") == "postgresql://u@h/db"
-    # The extra installs the driver SQLAlchemy picks for a bare URL, so optuna-dashboard opens the same URL.
+    # The extra installs SQLAlchemy's driver for a bare URL, so optuna-dashboard opens the same URL.
     driver = make_url("postgresql://u@h/db").get_dialect().driver
     assert importlib.import_module(driver).__name__ == driver
     assert storage.is_shared("postgresql://u@h/db") and not storage.is_shared("sqlite:///x.db")

@@ -90,7 +90,7 @@ def test_the_rung_decision_reads_every_trial_of_the_study_at_that_rung(tmp_path)
     leading = study.ask()
     leading.set_user_attr("accuracy_5", 0.9), leading.set_user_attr("step_time_ms", 4.0)  # dominates all: rank 1
     assert halving.continues_past(leading, steps=5, eta=3) == (True, 6)
-    # With eta 5, rung 15 has fewer than eta trials: a trial continues while none of them dominates it.
+    # With eta 5, rung 15 has under eta trials: a trial continues while none of them dominates it.
     leading.set_user_attr("accuracy_15", 0.7)
     assert halving.continues_past(leading, steps=15, eta=5) == (True, 3)
     dominated.set_user_attr("accuracy_15", 0.55)
@@ -100,7 +100,7 @@ def test_the_rung_decision_reads_every_trial_of_the_study_at_that_rung(tmp_path)
 
 def test_a_rung_judges_every_trial_on_its_own_timing_not_on_a_re_timing_of_the_front(tmp_path) -> None:
     study = open_study(storage=f"sqlite:///{tmp_path / 's.db'}", name="rungs", sampler=optuna.samplers.RandomSampler(0))
-    # Trial 0 timed itself at 10 ms; a re-timing of the front (before a resume) stored 50 ms in its step_time_ms.
+    # Trial 0's own timing: 10 ms; a front re-timing (before a resume) stored 50 ms in step_time_ms.
     study.add_trial(
         _rung_trial(
             {"accuracy_5": 0.8, "accuracy_15": 0.85, "step_time_ms": 50.0, "step_time_first_ms": 10.0},
@@ -142,7 +142,8 @@ def test_a_search_with_rungs_writes_pruned_rows_with_their_rung_accuracies(tmp_p
     )
     assert main(argv) == 0
     frame = pd.read_csv(out / "trials.csv").set_index("trial")
-    # TPE may propose a width again: such a repeat is PRUNED untrained, apart from the rungs (test_repeats.py).
+    # TPE may propose a width again: such a repeat is PRUNED untrained, apart from the rungs
+    # (test_repeats.py).
     repeats = frame["repeat_of"].notna() if "repeat_of" in frame else pd.Series(False, index=frame.index)
     frame = frame[~repeats]
     pruned, complete = frame[frame["state"] == "PRUNED"], frame[frame["state"] == "COMPLETE"]
@@ -265,7 +266,8 @@ def test_two_workers_share_their_rungs_on_postgres(tmp_path, fashion_dir) -> Non
         final = trials(url, "fleet")
     judged = [t for t in final if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(judged) >= 8 and {t.user_attrs["pid"] for t in judged} == {a.pid, b.pid}
-    # Some trial was judged at rung 5 among more trials than either worker put there: it saw the other's results.
+    # Some trial was judged at rung 5 among more trials than either worker put there: it saw the
+    # other's results.
     assert max(t.user_attrs.get("peers_5", 0) for t in final) > max(
         sum("accuracy_5" in t.user_attrs for t in final if t.user_attrs.get("pid") == pid) for pid in (a.pid, b.pid)
     )

@@ -36,8 +36,9 @@ def _evaluate(seed: int, budget: Budget) -> tuple[dict, keras.Model]:
 
 
 def test_the_timed_steps_are_the_first_steps_of_the_budget(seed):
-    # A short timing_s does not stop the timed loop on the training stream: the first rung is timed all through
-    # (its steps are training steps), but for the last train call and what is left over from the last timed call.
+    # A short timing_s does not stop the timed loop on the training stream: the first rung is timed
+    # all through (its steps are training steps), but for the last train call and what is left over
+    # from the last timed call.
     attrs, model = _evaluate(seed, Budget(batch_size=8, train_steps=40, timing_s=0.01))
     spe = model.steps_per_execution
     assert 40 - spe - attrs["step_time_steps_per_call"] < attrs["step_time_budget_steps"] <= 40 - spe
@@ -47,10 +48,11 @@ def test_the_timed_steps_are_the_first_steps_of_the_budget(seed):
 
 
 def test_timing_stops_early_on_a_candidate_too_slow_to_keep(seed):
-    # max_step_ms far below any step: the candidate is failed after a handful of timed calls, not the whole rung.
-    # The rung is long enough (20,000 steps) that timing all of it would take ~200 calls on any machine this runs on,
-    # so the count of calls tells the early stop apart whatever the machine's speed (a 400-step rung held 9 calls,
-    # and a fast machine needed 8 to fill the quarter second: CI failed on it).
+    # max_step_ms far below any step: the candidate is failed after a handful of timed calls, not
+    # the whole rung. The rung is long enough (20,000 steps) that timing all of it would take ~200
+    # calls on any machine this runs on, so the count of calls tells the early stop apart whatever
+    # the machine's speed (a 400-step rung held 9 calls, and a fast machine needed 8 to fill the
+    # quarter second: CI failed on it).
     models: list = []
     trial = optuna.trial.FixedTrial({})
     budget = Budget(batch_size=8, train_steps=20_000, max_step_ms=0.01)  # above the peak's floor: timing decides

@@ -28,7 +28,7 @@ def _key(**changes) -> str | None:
 
 
 def test_the_architecture_key_sees_through_a_knob_that_changes_nothing():
-    # With one block there is nothing to down-sample between: the default space's `downsample` is inert there.
+    # One block has nothing to down-sample between: the default space's `downsample` is inert there.
     assert _key() is not None and _key(downsample="avg") == _key() == _key(downsample="strided")
     assert _key(filters_1=32) != _key() and _key(num_blocks=2, filters_2=16) != _key(num_blocks=2, filters_2=16,
                                                                                    downsample="avg")

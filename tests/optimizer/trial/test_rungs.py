@@ -46,7 +46,8 @@ def test_a_dominated_candidate_stops_and_a_non_dominated_one_continues() -> None
 
 
 def test_ties_within_a_front_go_to_the_less_crowded() -> None:
-    # One front of five along a line; top floor(5 / 2) = 2 continue: the two extremes (infinite crowding distance).
+    # One front of five along a line; top floor(5 / 2) = 2 continue: the two extremes (infinite
+    # crowding distance).
     line = {k: (0.5 + 0.1 * k, 1.0 + k) for k in range(5)}
     assert [k for k in line if continues(line, trial=k, eta=2)] == [0, 4]
     # The middle member of a front continues ahead of one squeezed between close neighbours.
