@@ -22,8 +22,8 @@ from optimizer.space.models import load_model
 
 PREFIX = "around"  # a run's recorded space: "around:MODEL" (one global width) or "around/stage:MODEL"
 WIDTHS = (1.0, 0.25, 0.5, 0.75, 1.5)  # multipliers of convolutions' filters and hidden dense layers' units
-# "stage" (the default): one multiplier per convolution stage (the convolutions at one resolution) and per
-# hidden dense layer; "global": one for all of them, as the first --around runs searched ("around:MODEL").
+# "stage" (the default): a multiplier per convolution stage (the convolutions at one resolution)
+# and per hidden dense layer; "global": one for all, as the first --around runs ("around:MODEL").
 WIDTH_SCOPES = AROUND_WIDTHS
 FACTORIZATIONS = ("none", "kx1_1xk", "separable")
 STACK = "3x3_stack"  # a 5x5 or 7x7 as two or three 3x3s (VGG)

@@ -45,7 +45,8 @@ def test_no_variant_meets_a_target_says_none():
 def test_close_calls_are_the_variants_a_second_seed_could_flip_and_the_original():
     variants = compare(pd.DataFrame({"trial": [0, 1, 2, 3, 4, 5], "step_ms": [30.0, 9.0, 9.0, 20.0, 20.0, 40.0],
                                      "test_accuracy": [0.920, 0.916, 0.905, 0.921, 0.910, 0.920]}))
-    # 1: 3.33x at -0.4 (near -0.5); 2: 3.33x at -1.5 (far); 3: faster at +0.1 (near 0); 4: faster at -1.0; 5: slower
+    # 1: 3.33x at -0.4 (near -0.5); 2: 3.33x at -1.5 (far); 3: faster at +0.1 (near 0);
+    # 4: faster at -1.0; 5: slower
     assert close_calls(variants) == [0, 1, 3]
     assert close_calls(variants[variants["trial"].isin([0, 2, 4, 5])]) == []
 
