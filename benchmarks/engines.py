@@ -7,8 +7,9 @@ between one trial's start and the next one's that the trial's own work (build, t
 training, evaluation) does not account for, i.e. sampler, storage, KerasTuner's oracle and
 files, and archopt's per-trial outputs.
 
-Resumable: a finished run leaves ``done`` in its folder and is not run again; the CSV and plot
-are rewritten after every run. Usage, from the repository root::
+Resumable: a finished run leaves ``done`` in its folder and is not run again; the CSV, plot and verdict
+(``engines.txt``, stamped with the command, commit and date) are rewritten after every run. Usage, from the
+repository root::
 
     python -m benchmarks.engines --budget-s 240 --seeds 0 1 2 --out results/benchmarks   # about 65 minutes
 """
@@ -16,13 +17,14 @@ are rewritten after every run. Usage, from the repository root::
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness import run_search, run_study
+from benchmarks.harness import DONE, run_search, run_study, stamp, write_output
 from benchmarks.hypervolume import MAX_STEP_MS, hypervolume
 
 ENGINES = {
@@ -90,7 +92,7 @@ def curve(trials: pd.DataFrame, *, budget_s: float, every_s: float) -> pd.DataFr
 
 def summarize(runs: Path, *, budget_s: float, every_s: float) -> pd.DataFrame:
     frames = []
-    for folder in sorted(p for p in runs.iterdir() if (p / "done").exists() and (p / "study.db").exists()):
+    for folder in sorted(p for p in runs.iterdir() if (p / DONE).exists() and (p / "study.db").exists()):
         engine, _, seed = folder.name.rpartition("-seed")
         trials = trials_of(folder)
         frame = curve(trials, budget_s=budget_s, every_s=every_s)
@@ -140,27 +142,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
     parser.add_argument("--summarize-only", action="store_true", help="rewrite the CSV and plot from finished runs")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     runs = args.out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
+    header = stamp(module="benchmarks.engines", argv=argv)
+    with (args.out / "commands.log").open("a") as log:  # every sitting's command, commit and date
+        log.write(header)
     # Seed-major order: an interrupted benchmark still has every engine on its first seeds.
     jobs = [] if args.summarize_only else [(e, s) for s in args.seeds for e in args.engines]
     for engine, seed in jobs:
         print(f"{time.strftime('%H:%M:%S')} {engine} seed {seed}", flush=True)
         run_one(engine, seed, budget_s=args.budget_s, runs=runs)
-        write(runs, out=args.out, budget_s=args.budget_s, every_s=args.every_s)
-    write(runs, out=args.out, budget_s=args.budget_s, every_s=args.every_s)
+        write(runs, out=args.out, budget_s=args.budget_s, every_s=args.every_s, header=header)
+    write(runs, out=args.out, budget_s=args.budget_s, every_s=args.every_s, header=header)
     if (args.out / "engines.txt").exists():
         print((args.out / "engines.txt").read_text(), end="")
     return 0
 
 
-def write(runs: Path, *, out: Path, budget_s: float, every_s: float) -> None:
+def write(runs: Path, *, out: Path, budget_s: float, every_s: float, header: str) -> None:
+    """The CSV, the plot and the verdict (``engines.txt``, under ``header``) from the finished runs."""
     frame = summarize(runs, budget_s=budget_s, every_s=every_s)
     frame.to_csv(out / "engines.csv", index=False)
     if len(frame):
         plot(frame, out / "engines.png")
-        (out / "engines.txt").write_text(verdict(frame) + "\n")
+        write_output(out / "engines.txt", verdict(frame), header=header)
 
 
 def verdict(

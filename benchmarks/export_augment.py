@@ -7,21 +7,21 @@ images, the rest trains): the recipe is chosen there, never on the test set. ``-
 training split and scores the test set, as an export does, for reporting the chosen recipe. Same seed and data order
 per variant; variants take turns trial by trial. Run it alone on the machine::
 
-    python -m benchmarks.export_augment --trials-csv results/default-run-2h/trials.csv --trials 924 1036 \\
-        --out results/benchmarks/export_augment.txt
+    python -m benchmarks.export_augment --trials-csv results/default-run-2h/trials.csv --trials 924 1036
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from benchmarks.fidelity_noise import check_same, knobs
-from benchmarks.harness import log_line
+from benchmarks.harness import add_out, log_line, stamp, write_output
 from optimizer.data.augment import Augmentation
 
 VARIANTS: dict[str, Augmentation | None] = {
@@ -73,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", type=int, default=10000)
     parser.add_argument("--test", action="store_true", help="train on the whole training split, score the test set")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one retraining per seed and variant")
-    parser.add_argument("--out", type=Path, default=None, help="append the lines to this file")
+    add_out(parser, default=Path("results/benchmarks/export_augment.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     trials = pd.read_csv(args.trials_csv)
+    # Each sitting's lines follow the earlier ones', under its own stamp.
+    write_output(args.out, "", header=stamp(module="benchmarks.export_augment", argv=argv), append=True)
     for trial, seed, variant in itertools.product(args.trials, args.seeds, args.variants):
         row = retrained(trials, trial=trial, variant=variant, epochs=args.epochs, holdout=args.holdout,
                         test=args.test, seed=seed)

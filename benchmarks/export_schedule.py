@@ -7,15 +7,17 @@ augmentation); optionally also with a cosine from ``--peak`` instead of the mode
 order; the variants take turns trial by trial. Prints the test accuracy of each (the test set is touched here only
 because these are the models a user would export: nothing is selected on it). Run it alone on the machine::
 
-    python -m benchmarks.export_schedule RUN_DIR --trials 143 180 --peak 3e-3 \\
-        --out results/benchmarks/export_schedule.txt
+    python -m benchmarks.export_schedule RUN_DIR --trials 143 180 --peak 3e-3   # --out export_schedule.txt
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
+
+from benchmarks.harness import add_out, log_line, stamp, write_output
 
 
 def retrained(run_dir: Path, *, trial: int, epochs: int, variant: str) -> dict:
@@ -52,17 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, nargs="+", required=True)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--peak", type=float, default=None, help="also a cosine from this learning rate")
-    parser.add_argument("--out", type=Path, default=None)
+    add_out(parser, default=Path("results/benchmarks/export_schedule.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     variants = ["constant", "cosine"] + ([f"cosine@{args.peak:g}"] if args.peak else [])
-    lines = [f"run {args.run_dir}, {args.epochs} epochs on the whole training split"]
+    write_output(args.out, f"run {args.run_dir}, {args.epochs} epochs on the whole training split",
+                 header=stamp(module="benchmarks.export_schedule", argv=argv))
     for trial in args.trials:
         for variant in variants:
-            row = retrained(args.run_dir, trial=trial, epochs=args.epochs, variant=variant)
-            lines.append(" ".join(f"{k}={v}" for k, v in row.items()))
-            print(lines[-1], flush=True)
-    if args.out:
-        args.out.write_text("\n".join(lines) + "\n")
+            log_line(retrained(args.run_dir, trial=trial, epochs=args.epochs, variant=variant), out=args.out)
     return 0
 
 

@@ -17,7 +17,8 @@ another process at another time for each run, and it put one run's members at a 
 another's at 1.06x, which compared the re-timings rather than the methods.
 
 Resumable: every candidate, run and re-evaluation is written as soon as it is done and skipped when found; run each part
-alone on the machine. The real setting (defaults) takes many hours on a 2-core CPU; a tiny one proves the script::
+alone on the machine. ``fidelity.txt`` is stamped with the command, commit and date; ``commands.log`` keeps every
+sitting's. The real setting (defaults) takes many hours on a 2-core CPU; a tiny one proves the script::
 
     python -m benchmarks.fidelity --out /tmp/fid --candidates 3 --export-candidates 1 --export-epochs 1 \\
         --min-steps 10 --top-steps 90 --short-steps 30 --train-size 600 --val-size 200 --budget-s 60 --seeds 0
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -337,7 +339,7 @@ def common_step_times(setting: Setting, runs: Path, members: dict[str, pd.DataFr
 def curves(runs: Path, *, budget_s: float, every_s: float) -> pd.DataFrame:
     """Hypervolume against wall clock of each run's complete trials, at the fidelity the run scored them."""
     rows = []
-    for folder in sorted(p for p in runs.iterdir() if (p / "done").exists()):
+    for folder in sorted(p for p in runs.iterdir() if (p / harness.DONE).exists()):
         method, _, seed = folder.name.rpartition("-seed")
         trials = run_trials(folder)
         done = trials[trials["state"] == "COMPLETE"]
@@ -359,7 +361,7 @@ def curves(runs: Path, *, budget_s: float, every_s: float) -> pd.DataFrame:
 def final_table(setting: Setting, runs: Path) -> pd.DataFrame:
     """Per run: candidates, front, and hypervolumes at its own fidelity and of its front re-evaluated at the top rung
     (with the run's own step times, and with the common re-timing of every run's front)."""
-    folders = sorted(p for p in runs.iterdir() if (p / "done").exists())
+    folders = sorted(p for p in runs.iterdir() if (p / harness.DONE).exists())
     trials = {folder.name: run_trials(folder) for folder in folders}
     fronts = {name: front(frame) for name, frame in trials.items()}
     scores = {f.name: reevaluate(setting, f)[["trial", "accuracy_top"]].astype({"trial": int}) for f in folders}
@@ -451,9 +453,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--every-s", type=float, default=None, help="hypervolume checkpoints (default: budget / 30)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     setting = setting_from(args)
     args.out.mkdir(parents=True, exist_ok=True)
+    header = harness.stamp(module="benchmarks.fidelity", argv=argv)
+    with (args.out / "commands.log").open("a") as log:  # every sitting's command, commit and date
+        log.write(header)
     report = []
     if "0" in args.parts or "1" in args.parts:
         frame = run_candidates(setting, n=args.candidates, out=args.out)
@@ -487,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             *verdict(final, curve, short=f"single-{setting.short_steps}"),
         ]
     text = "\n".join(report) + "\n"
-    (args.out / "fidelity.txt").write_text(text)
+    harness.write_output(args.out / "fidelity.txt", text, header=header)
     print(text, end="")
     return 0
 

@@ -16,6 +16,7 @@ Run it alone on the machine (it trains; its figures are accuracies, its step tim
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.fidelity import Setting, add_setting_arguments, setting_from, top_rung_accuracy
-from benchmarks.harness import Ledger
+from benchmarks.harness import Ledger, stamp, write_output
 from benchmarks.hypervolume import hypervolume
 
 
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, required=True, help="part 2's run folders and common_step_times CSVs")
     parser.add_argument("--retrain-seeds", type=int, nargs="+", default=[1, 2])
     add_setting_arguments(parser, top_steps=900)  # part 2's setting: the fidelity benchmark's own flags
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     setting = setting_from(args)
     from optimizer.measure.device import configure_threads
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         accuracies[folder.name] = {f"retrain{args.seed}": first, **again}
     frame = table(args.runs, accuracies)
     text = "\n".join([frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"), *verdicts(frame)]) + "\n"
-    (args.runs.parent / "fidelity_noise.txt").write_text(text)
+    header = stamp(module="benchmarks.fidelity_noise", argv=argv)
+    write_output(args.runs.parent / "fidelity_noise.txt", text, header=header)
     frame.to_csv(args.runs.parent / "fidelity_noise.csv", index=False)
     print(text, end="")
     return 0

@@ -3,6 +3,7 @@ benchmark resumes, and stamp its output with the command, commit and date that w
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import shutil
@@ -74,12 +75,33 @@ class Ledger:
 
 def log_line(row: dict, *, out: Path | None, prefix: str = "") -> str:
     """Print ``row`` as one ``key=value`` line (after ``prefix``), append it to ``out`` if given, and return it."""
-    line = prefix + " ".join(f"{k}={v}" for k, v in row.items())
-    print(line, flush=True)
+    return echo(prefix + " ".join(f"{k}={v}" for k, v in row.items()), out=out)
+
+
+def echo(text: str, *, out: Path | None) -> str:
+    """Print ``text`` (a line or several) and append it to ``out`` if given, so an interrupted benchmark keeps what it
+    printed; return it."""
+    print(text, flush=True)
     if out:
         with out.open("a") as f:
-            f.write(line + "\n")
-    return line
+            f.write(text + "\n")
+    return text
+
+
+def add_out(parser: argparse.ArgumentParser, *, default: Path) -> None:
+    """``--out``: the file a benchmark's printed figures are written to, below ``stamp``'s header."""
+    parser.add_argument("--out", type=Path, default=default,
+                        help="the file the printed figures are written to, stamped with the command, commit and date "
+                             "(default: %(default)s)")
+
+
+def write_output(path: Path, text: str, *, header: str, append: bool = False) -> Path:
+    """Write ``header`` (``stamp``'s lines) and then ``text`` to ``path``, or after what is there with ``append``
+    (a benchmark whose sittings add lines). Empty ``text`` starts a file that ``echo`` then adds to."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a" if append else "w") as f:
+        f.write(header + (text if not text or text.endswith("\n") else text + "\n"))
+    return path
 
 
 def stamp(*, module: str, argv: Iterable[str]) -> str:

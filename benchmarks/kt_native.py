@@ -14,11 +14,14 @@ therefore counts as work here, in KerasTuner's favour). Usage, from the reposito
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.harness import add_out, stamp, write_output
 
 EPOCHS, BATCH_SIZE = 2, 32
 
@@ -76,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("results/benchmarks/kt_native.txt"))
+    add_out(parser, default=Path("results/benchmarks/kt_native.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     from optimizer.data.datasets import load_dataset, split_validation
     from optimizer.measure.device import configure_threads
@@ -99,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         f"median build {np.median(clocks['build']):.2f} s, fit {np.median(clocks['fit']):.2f} s"
     )
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
+    write_output(args.out, text, header=stamp(module="benchmarks.kt_native", argv=argv))
     return 0
 
 

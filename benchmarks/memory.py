@@ -10,7 +10,8 @@ must be within 10% of their first peak (KerasTuner users report about 1 GB more 
 --trials-per-process 0 (every trial in one process) the windows up to 280 show the growth that workers avoid (the
 repeat then runs in a new process).
 
-Run: python -m benchmarks.memory [--trials 300] [--trials-per-process 20] [--train-steps 20] [--out /tmp/archopt-memory]
+Run: python -m benchmarks.memory [--trials 300] [--trials-per-process 20] [--train-steps 20] [--run /tmp/archopt-memory]
+(``--run``: the search's folder, emptied first; ``--out``: the printed lines, stamped, results/benchmarks/memory.txt)
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 
 import optuna
+
+from benchmarks.harness import add_out, echo, stamp, write_output
 
 EVERY = 20
 TINY = [
@@ -69,29 +72,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials-per-process", type=int, default=20)
     # 20: the shortest budget a trial times on its own training stream (shorter: fixed batches).
     parser.add_argument("--train-steps", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/archopt-memory"))
+    parser.add_argument("--run", type=Path, default=Path("/tmp/archopt-memory"),
+                        help="the search's folder, emptied first (default: %(default)s)")
+    add_out(parser, default=Path("results/benchmarks/memory.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    shutil.rmtree(args.out, ignore_errors=True)
-    storage = f"sqlite:///{args.out.resolve() / 'study.db'}"
+    shutil.rmtree(args.run, ignore_errors=True)
+    storage = f"sqlite:///{args.run.resolve() / 'study.db'}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    print(f"{'trials':>6} {'peak_rss_mb':>11} {'elapsed_s':>9}", flush=True)
-    peaks = watch(search_command(args), storage=storage, until=args.trials - EVERY, start=time.monotonic())
+    write_output(args.out, "", header=stamp(module="benchmarks.memory", argv=argv))
+    echo(f"{'trials':>6} {'peak_rss_mb':>11} {'elapsed_s':>9}", out=args.out)
+    peaks = watch(search_command(args), storage=storage, until=args.trials - EVERY, start=time.monotonic(),
+                  out=args.out)
     last = max(peaks) if peaks else 0
     if 40 in peaks and last > 40:
-        print(f"peak RSS over trials {last - EVERY + 1}-{last} vs 21-40: {peaks[last] / peaks[40] - 1:+.1%} "
-              "(other candidates: a window's peak follows its largest candidates)")
+        echo(f"peak RSS over trials {last - EVERY + 1}-{last} vs 21-40: {peaks[last] / peaks[40] - 1:+.1%} "
+             "(other candidates: a window's peak follows its largest candidates)", out=args.out)
     # The same 20 candidates late in the run as early: the rest is growth, not the candidates' mix.
     study = optuna.load_study(study_name="memory", storage=storage)
     for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)[EVERY : 2 * EVERY]:
         study.enqueue_trial(trial.params)
     done = finished(storage)
     again = watch(search_command(args), storage=storage, until=done + EVERY, start=time.monotonic(), every=EVERY,
-                  offset=done)
+                  offset=done, out=args.out)
     if 40 in peaks and again:
         repeat = max(again.values())
-        print(f"peak RSS, trials 21-40's candidates again as trials {done + 1}-{done + EVERY} (a resumed search, "
-              f"a fresh worker): {repeat:.0f} MB vs {peaks[40]:.0f} MB: {repeat / peaks[40] - 1:+.1%} "
-              "(target: within 10%)")
+        echo(f"peak RSS, trials 21-40's candidates again as trials {done + 1}-{done + EVERY} (a resumed search, "
+             f"a fresh worker): {repeat:.0f} MB vs {peaks[40]:.0f} MB: {repeat / peaks[40] - 1:+.1%} "
+             "(target: within 10%)", out=args.out)
     return 0
 
 
@@ -99,14 +107,15 @@ def search_command(args: argparse.Namespace) -> list[str]:
     """The user's `archopt search`: random candidates of the default space at a tiny budget, workers of 20."""
     return [
         sys.executable, "-m", "optimizer.cli", "search", "--sampler", "random", "--trials", str(args.trials + 100),
-        "--study", "memory", "--out", str(args.out), "--no-progress", "--trials-per-process",
+        "--study", "memory", "--out", str(args.run), "--no-progress", "--trials-per-process",
         str(args.trials_per_process), "--train-steps", str(args.train_steps), *TINY,
     ]
 
 
 def watch(command: list[str], *, storage: str, until: int, start: float, every: int = EVERY,
-          offset: int = 0) -> dict[int, float]:
-    """Run ``command`` until ``until`` trials of the study are finished; the peak RSS of each window of ``every``."""
+          offset: int = 0, out: Path | None = None) -> dict[int, float]:
+    """Run ``command`` until ``until`` trials of the study are finished; the peak RSS of each window of ``every``
+    (a line each, printed and added to ``out``)."""
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     )
@@ -119,7 +128,7 @@ def watch(command: list[str], *, storage: str, until: int, start: float, every: 
             mark = offset + (done - offset) // every * every
             if mark > offset and mark not in peaks:
                 peaks[mark] = window_peak
-                print(f"{mark:>6} {window_peak:>11.0f} {time.monotonic() - start:>9.0f}", flush=True)
+                echo(f"{mark:>6} {window_peak:>11.0f} {time.monotonic() - start:>9.0f}", out=out)
                 window_peak = 0.0
                 if mark >= until:  # what follows (re-timing the front) is not the figure
                     break

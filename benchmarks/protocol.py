@@ -15,18 +15,20 @@ next candidate) so the machine's drift hits both, it prints:
 Real Fashion-MNIST (``--data-dir``), batch 64, ``--train-steps`` the budget timing runs within. Run it alone on the
 machine::
 
-    python -m benchmarks.protocol --out results/benchmarks/protocol.txt     # 30 random, 5 fit checks (~6 min)
-    python -m benchmarks.protocol --random 6 --fit 2                        # a smoke run
+    python -m benchmarks.protocol         # 30 random, 5 fit checks (~6 min), --out results/benchmarks/protocol.txt
+    python -m benchmarks.protocol --random 6 --fit 2 --out /tmp/protocol.txt   # a smoke run
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.harness import add_out, stamp, write_output
 from benchmarks.timing import MAX_MACS, sample_pool
 
 
@@ -87,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-steps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=None, help="the dataset's folder (default: where archopt finds it)")
-    parser.add_argument("--out", type=Path)
+    add_out(parser, default=Path("results/benchmarks/protocol.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     from optimizer.measure.device import configure_threads
 
@@ -116,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     text = report(rows, args=args, wall_s=time.perf_counter() - started)
     print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    write_output(args.out, text, header=stamp(module="benchmarks.protocol", argv=argv))
     return 0
 
 

@@ -7,18 +7,19 @@ the front (``benchmarks.hypervolume``). A repeat is a judged trial whose network
 (no ``repeat_of`` column) are read the same way as runs after it. The searches themselves are plain ``archopt
 search`` runs, old and new code taking turns, alone on the machine::
 
-    python -m benchmarks.repeats RUN_DIR [RUN_DIR ...] --out results/benchmarks/repeats.txt
+    python -m benchmarks.repeats RUN_DIR [RUN_DIR ...]     # --out results/benchmarks/repeats/repeats.txt
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from benchmarks.fidelity_noise import check_same, knobs
-from benchmarks.harness import log_line
+from benchmarks.harness import add_out, log_line, stamp, write_output
 from benchmarks.hypervolume import hypervolume
 from optimizer.study.study import JUDGED
 
@@ -68,8 +69,10 @@ def figures(run: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", type=Path, nargs="+")
-    parser.add_argument("--out", type=Path, default=None, help="append the lines to this file")
+    add_out(parser, default=Path("results/benchmarks/repeats/repeats.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    write_output(args.out, "", header=stamp(module="benchmarks.repeats", argv=argv))
     for run in args.runs:
         log_line(figures(run), out=args.out)
     return 0

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import optuna
 
+from benchmarks.harness import add_out, stamp, write_output
 from optimizer.results import html_report
 from optimizer.results.report import write_outputs
 from optimizer.study.storage import make_storage
@@ -55,6 +57,8 @@ def synthetic_study(run_dir: Path, *, trials: int) -> optuna.Study:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=500)
+    add_out(parser, default=Path("results/benchmarks/report_size.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         run_dir = Path(folder)
@@ -68,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             html_report.write_report(study, run_dir, frame=frame)
             times.append(time.perf_counter() - start)
         size = (run_dir / html_report.FILE).stat().st_size
-    print(f"report.html after {args.trials} trials: {size / 1e6:.2f} MB; all outputs with the first report "
-          f"{first:.2f} s (imports included); report.html alone {times[0]:.2f} s, again {times[1]:.2f} s")
+    text = (f"report.html after {args.trials} trials: {size / 1e6:.2f} MB; all outputs with the first report "
+            f"{first:.2f} s (imports included); report.html alone {times[0]:.2f} s, again {times[1]:.2f} s")
+    print(text)
+    write_output(args.out, text, header=stamp(module="benchmarks.report_size", argv=argv))
     return 0
 
 

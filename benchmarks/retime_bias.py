@@ -20,16 +20,19 @@ this benchmark takes a run's front apart, in a fresh process and alone on the ma
 the machine hits them alike. ``--age N`` first runs N trials of the run's own search in this process (random
 candidates, an in-memory study), as a search's last worker has before it re-times. Run it alone on the machine::
 
-    python -m benchmarks.retime_bias RUN_DIR --members 8 [--age 20] --out results/benchmarks/retime_bias.txt
+    python -m benchmarks.retime_bias RUN_DIR --members 8 [--age 20]   # --out results/benchmarks/retime_bias.txt
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from pathlib import Path
 
 import pandas as pd
+
+from benchmarks.harness import add_out, stamp, write_output
 
 
 def age(objective, *, trials: int) -> None:
@@ -131,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--age", type=int, default=0, help="trials to run in this process first (default: none)")
-    parser.add_argument("--out", type=Path)
+    add_out(parser, default=Path("results/benchmarks/retime_bias.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
 
     from optimizer.measure.device import configure_threads
@@ -155,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         f"timing:\n{ratios(frame).round(3).to_string()}\n"
     )
     print(text)
-    if args.out:
-        args.out.write_text(text)
+    write_output(args.out, text, header=stamp(module="benchmarks.retime_bias", argv=argv))
     return 0
 
 

@@ -14,6 +14,7 @@ settings as they were (every trial read) and as ``make_sampler("tpe")`` now make
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +25,9 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from optimizer.study.samplers import HISTORY_LIMIT, make_sampler
+from benchmarks.harness import add_out, stamp, write_output
+from optimizer.study.sampler_views import HISTORY_LIMIT, RecentTrialsSampler
+from optimizer.study.samplers import make_sampler
 from optimizer.study.storage import make_storage
 from optimizer.study.study import DIRECTIONS
 
@@ -74,6 +77,14 @@ def proposal_seconds(study: optuna.Study, *, rng: np.random.Generator) -> float:
     return time.perf_counter() - start
 
 
+def tpe_pair(*, seed: int) -> tuple[optuna.samplers.BaseSampler, optuna.samplers.BaseSampler]:
+    """archopt's TPE reading every finished trial, and reading the last ``HISTORY_LIMIT`` (``make_sampler``'s, less
+    its views of unseen candidates and of halving's rungs)."""
+    bounded = make_sampler("tpe", seed=seed).wrapped._sampler
+    assert isinstance(bounded, RecentTrialsSampler), bounded  # the wrappers' order moved: look again
+    return make_sampler("tpe", seed=seed).wrapped._sampler._sampler, bounded
+
+
 def _fast_sqlite(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA synchronous=OFF")  # filling only: thousands of commits, none worth an fsync
 
@@ -93,7 +104,7 @@ def measure(sizes: list[int], *, repeats: int, seed: int, folder: Path) -> list[
         finally:
             event.remove(Engine, "connect", _fast_sqlite)
         medians = []
-        for sampler in (make_sampler("tpe", seed=seed).wrapped._sampler, make_sampler("tpe", seed=seed).wrapped):
+        for sampler in tpe_pair(seed=seed):
             study = optuna.load_study(study_name="cost", storage=make_storage(url), sampler=sampler)
             medians.append(1e3 * float(np.median([proposal_seconds(study, rng=rng) for _ in range(repeats)])))
         have = size + 2 * repeats
@@ -113,9 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    add_out(parser, default=Path("results/benchmarks/sampler_cost.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        print(report(measure(args.sizes, repeats=args.repeats, seed=args.seed, folder=Path(folder))))
+        text = report(measure(args.sizes, repeats=args.repeats, seed=args.seed, folder=Path(folder)))
+    print(text)
+    write_output(args.out, text, header=stamp(module="benchmarks.sampler_cost", argv=argv))
     return 0
 
 

@@ -12,12 +12,14 @@ finished before it (its start). Trials now record it themselves (``sample_s``), 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import optuna
 
+from benchmarks.harness import DONE, add_out, run_study, stamp, write_output
 from optimizer.study.samplers import make_sampler
 from optimizer.study.study import DIRECTIONS
 
@@ -51,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=Path("results/benchmarks/runs"))
     parser.add_argument("--samplers", nargs="+", default=["tpe", "nsga2", "gp", "random"])
-    parser.add_argument("--out", type=Path, default=Path("results/benchmarks/sampling.txt"))
+    add_out(parser, default=Path("results/benchmarks/sampling.txt"))
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(
         optuna.logging.ERROR
@@ -60,17 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.samplers:
         per_run = []
         for folder in sorted(args.runs.glob(f"*{name}-seed*")):
-            if not (folder / "done").exists() or folder.name.startswith("kt-"):
+            if not (folder / DONE).exists() or folder.name.startswith("kt-"):
                 continue
-            storage = f"sqlite:///{(folder / 'study.db').resolve()}"
-            trials = optuna.load_study(study_name=None, storage=storage).get_trials(deepcopy=False)
+            trials = run_study(folder).get_trials(deepcopy=False)
             seed = int(folder.name.rpartition("-seed")[2])
             per_run.append(float(np.median(proposal_seconds(trials, sampler=name, seed=seed))))
         if per_run:
             lines.append(f"{name}: proposal time per trial, median over each run's trials: "
                          + ", ".join(f"{s:.3f}" for s in per_run) + f" s (median of runs {np.median(per_run):.3f} s)")
             print(lines[-1], flush=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    write_output(args.out, "\n".join(lines), header=stamp(module="benchmarks.sampling", argv=argv))
     return 0
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.harness import run_study
+from benchmarks.harness import add_out, run_study, stamp, write_output
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OLD = "ad3d2eb"  # the last commit before issue 10's fast trials
@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     # sides draw from the same distribution (the seeds move on with the study's size, as in any
     # resumed search), the same work on average.
     parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="also write the report here (e.g. results/benchmarks/throughput.txt)")
+    add_out(parser, default=Path("results/benchmarks/throughput.txt"))
     parser.add_argument("--no-profile", action="store_true", help="skip the per-part profile")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.slices <= 0 or args.slice_min <= 0:
         parser.error(f"--slices and --slice-min must be positive, but got {args.slices} and {args.slice_min}.")
@@ -187,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["git", "worktree", "remove", "--force", str(old)], cwd=REPO, check=False,
                            capture_output=True)
     print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    write_output(args.out, text, header=stamp(module="benchmarks.throughput", argv=argv))
     return 0
 
 

@@ -15,7 +15,8 @@ the protocol plus that drift. It prints:
 - for the random candidates, the Spearman rank correlation of the two timings (target >= 0.95);
 - the protocol's wall time per model (build, tracing, warm-up and timed calls).
 
-The figures are also written to ``results/benchmarks/timing.txt``. Run it on a quiet machine::
+The figures are also written to ``--out`` (``results/benchmarks/timing.txt``), stamped with the command, commit
+and date. Run it on a quiet machine::
 
     python -m benchmarks.timing                 # 10 varied + 30 random candidates, 1 s of timing each
     python -m benchmarks.timing --quick         # a smoke run: 4 + 6 candidates, 0.3 s each
@@ -33,6 +34,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.harness import add_out, stamp, write_output
 
 INPUT_SHAPE, NUM_CLASSES = (28, 28, 1), 10
 POOL_FACTOR = 3  # candidates drawn per candidate timed, to choose the varied ones from
@@ -205,9 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timing-s", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="4 varied + 6 random candidates, 0.3 s each")
-    parser.add_argument("--out", type=Path, default=Path("results/benchmarks/timing.txt"))
+    add_out(parser, default=Path("results/benchmarks/timing.txt"))
     parser.add_argument("--sequential", action="store_true", help="process A times every candidate, then process B")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.serve:
         serve(batch_size=args.batch_size, timing_s=args.timing_s)
@@ -230,8 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     text = report(figures(first, second, varied=len(varied)), args=args, elapsed_s=time.perf_counter() - start)
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
+    write_output(args.out, text, header=stamp(module="benchmarks.timing", argv=argv))
     return 0
 
 

@@ -61,3 +61,27 @@ def test_the_noise_script_reads_part_2s_setting_from_fidelitys_own_flags() -> No
         train_size=20000, val_size=5000, timing_s=1.0,
     )
     assert setting_from(parser.parse_args(["--seed", "1", "--top-steps", "2700"])).top_steps == 2700
+
+
+def test_a_resumed_run_trains_nothing_and_writes_its_stamped_figures(tmp_path) -> None:
+    import pytest
+
+    pytest.importorskip("moocore", reason="the hypervolume needs archopt[bench]")
+    from benchmarks.fidelity_noise import main
+
+    runs = tmp_path / "runs"
+    common = []
+    for name, accuracy in [("halving-seed0", 0.9), ("single-300-seed0", 0.8), ("single-900-seed0", 0.85)]:
+        (runs / name).mkdir(parents=True)
+        pd.DataFrame({"trial": [0, 1], "accuracy_top": [accuracy, accuracy - 0.1]}).to_csv(
+            runs / name / "reevaluated.csv", index=False)
+        pd.DataFrame({"trial": [0, 1], "accuracy_top": [accuracy - 0.01, accuracy - 0.1]}).to_csv(
+            runs / name / "reevaluated-retrain1.csv", index=False)  # done before: nothing to retrain
+        common += [{"run": name, "trial": 0, "step_ms_common": 20.0}, {"run": name, "trial": 1, "step_ms_common": 5.0}]
+    pd.DataFrame(common).to_csv(runs / "common_step_times.csv", index=False)
+    assert main(["--runs", str(runs), "--retrain-seeds", "1"]) == 0
+    lines = (tmp_path / "fidelity_noise.txt").read_text().splitlines()
+    assert lines[0] == f"# command: python -m benchmarks.fidelity_noise --runs {runs} --retrain-seeds 1"
+    assert lines[-3:] == [f"hv_{key}: halving above single-300, single-900 in 1 of 1 seeds"
+                          for key in ("retrain0", "retrain1", "mean")]
+    assert len(pd.read_csv(tmp_path / "fidelity_noise.csv")) == 3

@@ -46,3 +46,24 @@ def test_a_search_that_fails_is_not_marked_done_and_a_done_one_is_not_run_again(
 def test_run_study_opens_the_folder_s_only_study(tmp_path) -> None:
     optuna.create_study(study_name="any-name", storage=f"sqlite:///{tmp_path / 'study.db'}").enqueue_trial({})
     assert run_study(tmp_path).study_name == "any-name" and len(run_study(tmp_path).trials) == 1
+
+
+def test_an_output_is_stamped_then_echoed_lines_follow_and_append_keeps_earlier_sittings(tmp_path, capsys) -> None:
+    import argparse
+
+    from benchmarks.harness import add_out, echo, stamp, write_output
+
+    parser = argparse.ArgumentParser()
+    add_out(parser, default=tmp_path / "bench.txt")
+    assert parser.parse_args([]).out == tmp_path / "bench.txt"
+    assert parser.parse_args(["--out", "x.txt"]).out.name == "x.txt"
+    header = stamp(module="benchmarks.bench", argv=["--out", "x.txt"])
+    out = write_output(tmp_path / "new" / "bench.txt", "", header=header)  # the folder is made
+    assert out.read_text() == header and header.startswith("# command: python -m benchmarks.bench --out x.txt\n")
+    echo("a 1", out=out)
+    echo("b 2\nc 3", out=out)
+    assert out.read_text() == header + "a 1\nb 2\nc 3\n" and capsys.readouterr().out == "a 1\nb 2\nc 3\n"
+    write_output(out, "d 4", header=header, append=True)
+    assert out.read_text() == header + "a 1\nb 2\nc 3\n" + header + "d 4\n"
+    write_output(out, "e 5\n", header="# h\n")
+    assert out.read_text() == "# h\ne 5\n"

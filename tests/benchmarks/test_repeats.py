@@ -30,3 +30,21 @@ def test_repeats_are_counted_by_network_and_their_seconds_summed(tmp_path) -> No
     # Trial 1 repeats trial 0's knobs, trial 2 its network (downsampling is inert with one block).
     assert (line["judged"], line["repeats"], line["repeat_s"], line["distinct"]) == (4, 2, 60, 2)
     assert line["all_s"] == 150 and line["answered"] == 0
+
+
+def test_a_line_per_run_under_the_stamp(tmp_path, capsys) -> None:
+    import pytest
+
+    pytest.importorskip("moocore", reason="the hypervolume needs archopt[bench]")
+    from benchmarks.repeats import main
+
+    frame = trials_frame([_trial(n, p) for n, p in enumerate([ONE_BLOCK, ONE_BLOCK])], pareto={1})
+    frame["duration_s"] = [10.0, 20.0]
+    (tmp_path / "run").mkdir()
+    frame.to_csv(tmp_path / "run" / "trials.csv", index=False)
+    out = tmp_path / "repeats.txt"
+    assert main([str(tmp_path / "run"), "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("# command: python -m benchmarks.repeats ") and len(lines) == 4
+    assert lines[3].startswith("run=run trials=2 judged=2 repeats=1 ")
+    assert capsys.readouterr().out.splitlines() == lines[3:]
