@@ -247,20 +247,25 @@ def _channel_sources(layer: keras.layers.Layer, *, producers: dict, scaled: dict
 def _producers(model: keras.Model) -> dict[str, list[keras.layers.Layer]]:
     """For each layer's name, the layers whose outputs it takes within ``model``."""
     found: dict[str, list] = {}
-    for nodes in model._nodes_by_depth.values():  # Keras' own graph walk, as in _consumers
-        for node in nodes:
-            found.setdefault(node.operation.name, []).extend(parent.operation for parent in node.parent_nodes)
+    for parent, child in _edges(model):
+        found.setdefault(child.name, []).append(parent)
     return found
 
 
 def _consumers(model: keras.Model) -> dict[str, list[keras.layers.Layer]]:
     """For each layer's name, the layers its output feeds within ``model``."""
     found: dict[str, list] = {}
+    for parent, child in _edges(model):
+        found.setdefault(parent.name, []).append(child)
+    return found
+
+
+def _edges(model: keras.Model):
+    """(parent, child) for each layer output another layer takes within ``model``."""
     for nodes in model._nodes_by_depth.values():  # Keras' own graph walk; no public API lists a tensor's users
         for node in nodes:
             for parent in node.parent_nodes:
-                found.setdefault(parent.operation.name, []).append(node.operation)
-    return found
+                yield parent.operation, node.operation
 
 
 def _knobs(model: keras.Model, *, roles: Roles) -> list[Knob]:
