@@ -12,11 +12,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 ENV_WORKER = "ARCHOPT_WORKER"
 ENV_DEADLINE = "ARCHOPT_DEADLINE"
 EXIT_MORE = 75  # a worker at its trial quota, the search not over (EX_TEMPFAIL)
+STOP_GRACE_S = 60.0  # seconds a worker has to exit once Ctrl-C or SIGTERM was forwarded to it
 
 
 def is_worker() -> bool:
@@ -49,17 +51,25 @@ def _run_worker(argv: list[str], *, env: dict, stop: list[int]) -> int:
         [sys.executable, "-m", "optimizer.cli", *argv], env=env, start_new_session=True, preexec_fn=_die_with_parent
     )
 
+    # A stopped worker has recorded its trial before it exits; one that has not exited STOP_GRACE_S later
+    # (TensorFlow was once seen hanging in its exit after an interrupted trial) is killed.
+    grace = threading.Timer(STOP_GRACE_S, worker.kill)
+    grace.daemon = True
+
     def forward(signum: int, frame: object) -> None:
         stop.append(signum)
         worker.send_signal(signum)
+        if len(stop) == 1:  # the first signal starts the grace
+            grace.start()
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         code = worker.wait()
     finally:
+        grace.cancel()
         for s, handler in previous.items():
             signal.signal(s, handler)
-    if stop and code == EXIT_MORE:  # the signal came as the worker ended its quota: stopped all the same
+    if stop and code in (EXIT_MORE, -signal.SIGKILL):  # stopped at the end of its quota, or killed after the grace
         raise KeyboardInterrupt(f"signal {stop[0]}")
     return code
 
